@@ -1,0 +1,105 @@
+"""Command line: `narrativ <stage> ... --study DIR`. One sub-command per stage, plus `run`."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import NarrativError
+from .study import Study
+
+STATUS_SV = {"added": "inläst", "replaced": "ersatt (filen har ändrats)", "unchanged": "redan inläst",
+             "failed": "FEL", "skipped": "hoppades över"}
+
+
+def _study_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--study", required=True, type=Path, help="study folder (created if missing)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="narrativ", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="read source files (txt, md, docx, pdf, xlsx, csv) into the study")
+    p.add_argument("sources", nargs="+", help="files or folders")
+    _study_arg(p)
+
+    p = sub.add_parser("run", help="the whole job on SOURCES (so far: ingest + segment + summary)")
+    p.add_argument("sources", nargs="+", help="files or folders")
+    _study_arg(p)
+
+    p = sub.add_parser("segment", help="re-segment every stored document (after changing [segment] settings)")
+    _study_arg(p)
+
+    p = sub.add_parser("info", help="what the study holds")
+    _study_arg(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("segments", help="every segment with text, source, offsets and attributes")
+    _study_arg(p)
+    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    p.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    return parser
+
+
+def _report_ingest(result) -> None:
+    for f in result.files:
+        name = Path(f.path).name
+        if f.status == "failed":
+            print(f"FEL: {f.path}: {f.problem}", file=sys.stderr)
+        elif f.status == "skipped":
+            print(f"  {name}: {STATUS_SV[f.status]} ({f.problem})")
+        else:
+            extra = f", {f.documents} dokument" if f.documents else ""
+            print(f"  {name}: {STATUS_SV[f.status]}{extra}")
+    print(f"Segment skapade: {result.segments}")
+    if result.failed:
+        print(f"{len(result.failed)} fil(er) kunde inte läsas; övriga är inlästa.", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command in ("info", "segments", "segment"):
+            study = Study(args.study, create=False)
+        else:
+            study = Study(args.study)
+        with study:
+            if args.command in ("ingest", "run"):
+                result = study.ingest(*args.sources)
+                _report_ingest(result)
+                if args.command == "run":
+                    from .overview import format_summary
+                    print()
+                    print(format_summary(study.info()))
+                return 0 if result.ok else 1
+            if args.command == "segment":
+                print(f"Segment skapade: {study.segment()}")
+                return 0
+            if args.command == "info":
+                info = study.info()
+                if args.json:
+                    print(json.dumps(info, ensure_ascii=False, indent=2))
+                else:
+                    from .overview import format_summary
+                    print(format_summary(info))
+                return 0
+            if args.command == "segments":
+                from .overview import write_segments
+                records = study.segments()
+                if args.output:
+                    with open(args.output, "w", encoding="utf-8", newline="") as fh:
+                        write_segments(records, args.format, fh)
+                    print(f"{len(records)} segment skrivna till {args.output}", file=sys.stderr)
+                else:
+                    write_segments(records, args.format, sys.stdout)
+                return 0
+    except NarrativError as exc:
+        print(f"FEL: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""The commands a user types: run, info, segments."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+from conftest import DEMO, SEED_002
+from pipeline import cli
+
+
+def test_run_info_and_segments_on_demo(capsys, tmp_path):
+    study = tmp_path / "demo"
+    assert cli.main(["run", str(DEMO), "--study", str(study)]) == 0
+    out = capsys.readouterr().out
+    assert "enkatsvar_2025.xlsx: inläst, 340 dokument" in out
+    assert (study / "store.sqlite").exists() and (study / "study.toml").exists()
+
+    assert cli.main(["info", "--study", str(study), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["documents"]["by_kind"] == {"answer": 340, "interview": 5}
+    assert info["respondents"] == 185
+    assert info["interviews"] == {"total": 5, "participant": 2, "interviewees": 5, "dated": 5}
+    assert info["attributes"]["team"] == {"Sjöholm": 116, "Ekbacka": 114, "Norrvik": 110}
+
+    assert cli.main(["info", "--study", str(study)]) == 0
+    text = capsys.readouterr().out
+    assert "Intervjuer: 5 (5 intervjuade personer), varav 2 med deltagare" in text
+
+    assert cli.main(["segments", "--study", str(study), "--format", "jsonl"]) == 0
+    rows = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
+    assert len(rows) == info["segments"]
+    first = rows[0]
+    assert {"segment_id", "text", "source", "locator", "start", "end", "attributes"} <= first.keys()
+    assert first["source"] == "enkatsvar_2025.xlsx" and first["attributes"]["team"]
+
+    target = tmp_path / "segment.csv"
+    assert cli.main(["segments", "--study", str(study), "--format", "csv", "-o", str(target)]) == 0
+    table = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert len(table) == len(rows)
+    assert table[0]["segment_id"] == first["segment_id"] and table[0]["attr_team"] == first["attributes"]["team"]
+
+
+def test_entry_point_runs_as_a_program(tmp_path):
+    study = tmp_path / "s"
+    done = subprocess.run([sys.executable, "-m", "pipeline", "ingest", str(SEED_002), "--study", str(study)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([sys.executable, "-m", "pipeline", "info", "--study", str(study)],
+                          capture_output=True, text=True, timeout=300)
+    assert "Intervjuer: 19 (23 intervjuade personer), varav 6 med deltagare; 19 med datum" in done.stdout
