@@ -26,6 +26,9 @@ class Document:
     # Person names seen in metadata (e.g. an interview heading). Handed to pseudonymisation as
     # a deny-list; never stored.
     names: list[str] = field(default_factory=list)
+    # After pseudonymisation: [new_start, new_end, old_start, old_end] per replacement, so that
+    # positions in the stored text map back to the source (see pseudonymise.source_offset).
+    offset_map: list[list[int]] | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:

@@ -1,13 +1,16 @@
-"""Ingest stage: source files -> documents in the study store.
+"""Ingest stage: source files -> (pseudonymised) documents in the study store.
 
-Each file is read and stored in its own transaction: a bad file is reported (file name and
-problem, never its text) and the others go on; a run that dies keeps every file already
-committed. A file whose content is already stored is skipped; a changed file at the same path
-replaces its earlier version.
+All files are read first; then pseudonymisation learns the names of the whole batch (so a name
+found in one file is replaced in all), and each file is stored in its own transaction. A bad
+file is reported (file name and problem, never its text) and the others go on; a run that dies
+keeps every file already committed. A file whose content is already stored with the same
+settings is skipped; a changed file at the same path, or a file read with changed settings
+(e.g. a new name on the deny-list), replaces its earlier version.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -15,6 +18,7 @@ from pathlib import Path
 
 from . import readers, segment
 from .errors import InputError
+from .pseudonymise import Pseudonymiser
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -26,6 +30,7 @@ class FileResult:
     status: str            # added | replaced | unchanged | failed | skipped
     documents: int = 0
     problem: str = ""
+    replaced: dict[str, int] = field(default_factory=dict)   # pseudonymised items per kind
 
 
 @dataclass
@@ -62,12 +67,19 @@ def expand(paths: list[str | Path], extensions: list[str]) -> tuple[list[Path], 
     return files, skipped
 
 
-def run(paths: list[str | Path], store: Store, cfg: dict) -> IngestResult:
+def settings_digest(cfg: dict) -> str:
+    """What reading depends on: the [ingest] and [privacy] settings."""
+    blob = json.dumps({"ingest": cfg["ingest"], "privacy": cfg["privacy"]}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def run(paths: list[str | Path], store: Store, cfg: dict, key_file: str | Path | None = None) -> IngestResult:
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     icfg = cfg["ingest"]
+    digest = settings_digest(cfg)
     files, skipped = expand(paths, icfg["extensions"])
     result = IngestResult(files=list(skipped))
-    new_docs: list[str] = []
+    batch = []                                  # (path, sha, reader, n_chars, docs)
     for path in files:
         try:
             if not path.exists():
@@ -77,21 +89,38 @@ def run(paths: list[str | Path], store: Store, cfg: dict) -> IngestResult:
             except OSError as exc:
                 raise InputError(path, f"filen går inte att läsa ({exc.strerror})") from None
             sha = hashlib.sha256(data).hexdigest()
-            if store.source_by_hash(sha) is not None:
+            old = store.source_by_hash(sha)
+            if old is not None and old["settings_digest"] == digest:
                 result.files.append(FileResult(str(path), "unchanged"))
                 continue
-            reader, n_chars, docs = readers.read(path, data, icfg)
-            added, replaced = store.add_source(str(path.resolve()), sha, reader, n_chars, docs)
-            new_docs += [f"{sha[:8]}.{i}" for i in range(1, added + 1)]
-            result.files.append(FileResult(str(path), "replaced" if replaced else "added", added))
+            batch.append((path, sha, *readers.read(path, data, icfg)))
         except InputError as exc:
             log.warning("ingest failed: %s", exc)
             result.files.append(FileResult(str(path), "failed", problem=exc.problem))
+
+    pseudonymiser = Pseudonymiser(store, cfg, key_file=key_file) if cfg["privacy"]["enabled"] and batch else None
+    if pseudonymiser:
+        pseudonymiser.learn([doc for *_, docs in batch for doc in docs])
+    new_docs: list[str] = []
+    for path, sha, reader, n_chars, docs in batch:
+        counts: dict[str, int] = {}
+        if pseudonymiser:
+            for doc in docs:
+                for kind, n in pseudonymiser.apply(doc).items():
+                    counts[kind] = counts.get(kind, 0) + n
+        rows = pseudonymiser.take_new_rows() if pseudonymiser else []
+        added, replaced = store.add_source(str(path.resolve()), sha, reader, n_chars, docs,
+                                           settings_digest=digest, pseudonyms=rows)
+        new_docs += [f"{sha[:8]}.{i}" for i in range(1, added + 1)]
+        result.files.append(FileResult(str(path), "replaced" if replaced else "added", added,
+                                       replaced=counts))
+    if pseudonymiser:
+        pseudonymiser.write_key()
     if new_docs:
         result.segments = segment.run(store, cfg, new_docs)
     store.log_run("ingest", "ok" if result.ok else "errors", {
         "files": [{"file": Path(f.path).name, "status": f.status, "documents": f.documents,
-                   "problem": f.problem} for f in result.files],
+                   "problem": f.problem, "pseudonymised": f.replaced} for f in result.files],
         "segments": result.segments,
     }, started=started)
     return result

@@ -7,6 +7,7 @@ import io
 import json
 from collections import Counter, defaultdict
 
+from .pseudonymise import source_offset
 from .store import Store
 
 MAX_VALUES_SHOWN = 30
@@ -70,6 +71,7 @@ def segment_records(store: Store) -> list[dict]:
     out = []
     for g in store.segments():
         src = g["src_start"]
+        omap = json.loads(g["offset_map"]) if g["offset_map"] else None
         out.append({
             "segment_id": g["id"],
             "document_id": g["document_id"],
@@ -80,8 +82,8 @@ def segment_records(store: Store) -> list[dict]:
             "locator": g["locator"],
             "start": g["start_char"],
             "end": g["end_char"],
-            "source_start": None if src is None else src + g["start_char"],
-            "source_end": None if src is None else src + g["end_char"],
+            "source_start": None if src is None else src + source_offset(omap, g["start_char"]),
+            "source_end": None if src is None else src + source_offset(omap, g["end_char"]),
             "respondent": g["respondent"],
             "attributes": attrs.get(g["document_id"], {}),
         })

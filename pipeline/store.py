@@ -69,6 +69,16 @@ MIGRATIONS: list[str] = [
         details TEXT
     );
     """,
+    # 2: pseudonymisation: keyed digests -> placeholders; offset maps; settings per source
+    """
+    ALTER TABLE sources ADD COLUMN settings_digest TEXT;
+    ALTER TABLE documents ADD COLUMN offset_map TEXT;
+    CREATE TABLE pseudonyms (
+        digest TEXT PRIMARY KEY,
+        placeholder TEXT NOT NULL,
+        kind TEXT NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -148,23 +158,29 @@ class Store:
         return self.conn.execute("SELECT * FROM sources WHERE sha256 = ?", (sha256,)).fetchone()
 
     def add_source(self, path: str, sha256: str, reader: str, n_chars: int | None,
-                   documents: list[Document]) -> tuple[int, int]:
-        """Store one source and its documents in one transaction.
+                   documents: list[Document], settings_digest: str = "",
+                   pseudonyms: list[tuple[str, str, str]] = ()) -> tuple[int, int]:
+        """Store one source, its documents and new pseudonym digests in one transaction.
 
-        A different earlier version of the same path is replaced (its documents and everything
-        derived from them go with it). Returns (documents added, documents replaced).
+        An earlier version of the same path, or the same content read with other settings, is
+        replaced (its documents and everything derived from them go with it).
+        Returns (documents added, documents replaced).
         """
         name = Path(path).name
         with self.transaction() as conn:
+            conn.executemany("INSERT OR IGNORE INTO pseudonyms (digest, placeholder, kind) VALUES (?,?,?)",
+                             list(pseudonyms))
             replaced = 0
-            for old in conn.execute("SELECT id FROM sources WHERE path = ?", (path,)).fetchall():
+            for old in conn.execute("SELECT id FROM sources WHERE path = ? OR sha256 = ?",
+                                    (path, sha256)).fetchall():
                 replaced += conn.execute(
                     "SELECT COUNT(*) FROM documents WHERE source_id = ?", (old["id"],)
                 ).fetchone()[0]
                 conn.execute("DELETE FROM sources WHERE id = ?", (old["id"],))
             cur = conn.execute(
-                "INSERT INTO sources (path, name, sha256, reader, n_chars, ingested_at) VALUES (?,?,?,?,?,?)",
-                (path, name, sha256, reader, n_chars, _now()),
+                "INSERT INTO sources (path, name, sha256, reader, n_chars, ingested_at, settings_digest)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (path, name, sha256, reader, n_chars, _now(), settings_digest),
             )
             source_id = cur.lastrowid
             prefix = sha256[:8]
@@ -172,15 +188,19 @@ class Store:
                 doc_id = f"{prefix}.{seq}"
                 conn.execute(
                     "INSERT INTO documents (id, source_id, seq, kind, title, text, src_start, src_end,"
-                    " locator, respondent) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    " locator, respondent, offset_map) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (doc_id, source_id, seq, doc.kind, doc.title, doc.text, doc.src_start,
-                     doc.src_end, doc.locator, doc.respondent or doc_id),
+                     doc.src_end, doc.locator, doc.respondent or doc_id,
+                     json.dumps(doc.offset_map) if doc.offset_map else None),
                 )
                 conn.executemany(
                     "INSERT INTO doc_attributes (document_id, key, value) VALUES (?,?,?)",
                     [(doc_id, k, str(v)) for k, v in sorted(doc.attributes.items()) if v not in (None, "")],
                 )
         return len(documents), replaced
+
+    def pseudonyms(self) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT digest, placeholder, kind FROM pseudonyms").fetchall()
 
     def sources(self) -> list[sqlite3.Row]:
         return self.conn.execute(
@@ -220,7 +240,7 @@ class Store:
     def segments(self) -> list[sqlite3.Row]:
         return self.conn.execute(
             'SELECT g.id, g.document_id, g.seq, g.text, g.start_char, g.end_char, d.kind, d.title,'
-            " d.src_start, d.locator, d.respondent, s.path AS source_path, s.name AS source_name"
+            " d.src_start, d.locator, d.respondent, d.offset_map, s.path AS source_path, s.name AS source_name"
             " FROM segments g JOIN documents d ON d.id = g.document_id"
             " JOIN sources s ON s.id = d.source_id ORDER BY s.id, d.seq, g.seq"
         ).fetchall()

@@ -23,8 +23,10 @@ class Study:
         d.mkdir(exist_ok=True)
         return d
 
-    def ingest(self, *paths: str | Path) -> ingest.IngestResult:
-        return ingest.run(list(paths), self.store, self.config)
+    def ingest(self, *paths: str | Path, key_file: str | Path | None = None) -> ingest.IngestResult:
+        """Read, pseudonymise, store and segment. `key_file`: keep placeholder -> original
+        there (outside the study folder, owner-only); default: no key."""
+        return ingest.run(list(paths), self.store, self.config, key_file=key_file)
 
     def segment(self) -> int:
         return segment.run(self.store, self.config)

@@ -89,19 +89,18 @@ def test_a_source_is_stored_whole_or_not_at_all(study):
 
 
 def test_run_dying_midway_keeps_committed_files(study, tmp_path, monkeypatch):
-    from pipeline import readers
     good = tmp_path / "a.md"
     good.write_text("- ”Jag har fått hjälp att hitta rutiner.”\n- ”Bra personal.”\n", encoding="utf-8")
     later = tmp_path / "b.md"
     later.write_text("- ”Något annat.”\n", encoding="utf-8")
-    real = readers.read
+    real = study.store.add_source
 
-    def dies_on_b(path, data, cfg):
-        if path.name == "b.md":
+    def dies_on_b(path, *args, **kwargs):
+        if path.endswith("b.md"):
             raise KeyboardInterrupt  # the user presses Ctrl-C, or the machine stops
-        return real(path, data, cfg)
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(readers, "read", dies_on_b)
+    monkeypatch.setattr(study.store, "add_source", dies_on_b)
     with pytest.raises(KeyboardInterrupt):
         study.ingest(good, later)
     with Study(study.dir) as reopened:

@@ -129,6 +129,9 @@ def blocks(text: str, markdown: bool, cfg: dict) -> list[Block]:
         else:
             out.append(Block("para", start, end, para))
         i = j
+    if out and out[-1].kind == "heading" and not markdown:   # nothing follows: not a heading
+        last = out[-1]
+        out[-1] = Block("para", last.start, last.end, text[last.start:last.end])
     return out
 
 
@@ -141,6 +144,8 @@ def _is_plain_heading(line: str, cfg: dict) -> bool:
     if not (s[0].isupper() or s[0].isdigit()) or s[0] in QUOTE_CHARS:
         return False
     if s[-1] in ".,;!?" + QUOTE_CHARS or s.endswith("*"):
+        return False
+    if ": " in s:                  # "Bild och text: ..." is a labelled line, not a heading
         return False
     return True
 

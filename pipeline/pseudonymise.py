@@ -1,0 +1,232 @@
+"""Pseudonymise stage: runs on every document in memory, before anything is stored.
+
+Person names, personnummer/samordningsnummer, phone numbers, e-mail, street addresses and
+account numbers become placeholders such as "[NAMN 1]" or "[TELEFON 2]", stable within the
+study: the same person gets the same placeholder in every file and every run ("Susanne" alone
+gets the placeholder of "Susanne Johnsson" when she is the only Susanne).
+
+What the study keeps to make that possible is a table of *keyed digests* (HMAC-SHA256 of the
+original, with a random key stored beside the store in DIR/.pseudonym-salt, owner-only), never
+the originals. The key from placeholder to original is written only when asked for
+(--keep-key FILE), outside the study folder, owner-only, and is never exported.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import identifiers
+from .documents import Document
+from .errors import StudyError
+from .identifiers import Span
+from .names import NameDetector
+
+SALT_FILE = ".pseudonym-salt"
+# Attribute values that name organisations or places, never persons: kept in the text too.
+KEEP_ATTRIBUTES = ("team", "site", "organisation")
+
+
+def study_salt(study_dir: Path) -> bytes:
+    path = Path(study_dir) / SALT_FILE
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
+
+
+class DigestSet:
+    """A set of strings kept as keyed digests: supports `in` and `add`, reveals nothing."""
+
+    def __init__(self, salt: bytes, namespace: str, digests: set[str] | None = None):
+        self.salt, self.namespace = salt, namespace
+        self.digests = set(digests or ())
+        self.added: set[str] = set()
+
+    def digest(self, value: str) -> str:
+        return hmac.new(self.salt, f"{self.namespace}:{value}".encode(), hashlib.sha256).hexdigest()
+
+    def __contains__(self, value: str) -> bool:
+        return self.digest(value) in self.digests
+
+    def add(self, value: str) -> None:
+        d = self.digest(value)
+        if d not in self.digests:
+            self.digests.add(d)
+            self.added.add(d)
+
+
+@dataclass
+class Replacement:
+    new_start: int
+    new_end: int
+    old_start: int
+    old_end: int
+    kind: str
+
+
+class Pseudonymiser:
+    """Holds the study's digest registry (loaded from and written back to the store)."""
+
+    def __init__(self, store, cfg: dict, key_file: str | Path | None = None):
+        self.store = store
+        self.salt = study_salt(store.dir)
+        rows = store.pseudonyms()
+        self.placeholders: dict[str, str] = {r["digest"]: r["placeholder"] for r in rows if r["kind"] != "token"}
+        self.known = DigestSet(self.salt, "token", {r["digest"] for r in rows if r["kind"] == "token"})
+        self.detector = NameDetector.from_config(cfg["privacy"], known=self.known)
+        self.counters: dict[str, int] = {}
+        for placeholder in self.placeholders.values():
+            kind, number = placeholder.strip("[]").rsplit(" ", 1)
+            self.counters[kind] = max(self.counters.get(kind, 0), int(number))
+        self.new_rows: list[tuple[str, str, str]] = []
+        self.key_file = Path(key_file) if key_file else None
+        self.key: dict[str, list[str]] = {}
+
+    def _digest(self, value: str) -> str:
+        return hmac.new(self.salt, value.encode(), hashlib.sha256).hexdigest()
+
+    # -- registry -----------------------------------------------------------------------------
+    def _assign(self, kind: str, value: str, aliases: list[str] = ()) -> str:
+        d = self._digest(f"{kind}:{value}")
+        placeholder = self.placeholders.get(d)
+        if placeholder is None:
+            for alias in aliases:
+                placeholder = self.placeholders.get(self._digest(f"alias:{alias}"))
+                if placeholder:
+                    break
+        if placeholder is None:
+            self.counters[kind] = self.counters.get(kind, 0) + 1
+            placeholder = f"[{kind} {self.counters[kind]}]"
+        self._register(d, placeholder, kind)
+        if kind == "NAMN" and len(value.split()) > 1:
+            for alias in aliases:
+                self._register(self._digest(f"alias:{alias}"), placeholder, "alias")
+        if self.key_file is not None:
+            originals = self.key.setdefault(placeholder, [])
+            if value not in originals:
+                originals.append(value)
+        return placeholder
+
+    def _register(self, digest: str, placeholder: str, kind: str) -> None:
+        if digest not in self.placeholders:
+            self.placeholders[digest] = placeholder
+            self.new_rows.append((digest, placeholder, kind))
+
+    def take_new_rows(self) -> list[tuple[str, str, str]]:
+        """Registry rows to store with the next transaction (token digests included)."""
+        rows = self.new_rows + [(d, "", "token") for d in sorted(self.known.added)]
+        self.new_rows, self.known.added = [], set()
+        return rows
+
+    # -- detection ----------------------------------------------------------------------------
+    @staticmethod
+    def _texts(doc: Document) -> list[str]:
+        return [t for t in [doc.title, doc.text, *doc.attributes.values()] if isinstance(t, str) and t]
+
+    def learn(self, docs: list[Document]) -> None:
+        """First pass over a batch: names from headings and every detected name become known
+        tokens, so that the second pass replaces them everywhere; full names get their
+        placeholders before lone first names, so "Susanne" maps to "Susanne Johnsson"."""
+        self.detector.add_keep({v for doc in docs for k, v in doc.attributes.items()
+                                if k in KEEP_ATTRIBUTES and isinstance(v, str)})
+        for doc in docs:
+            self.detector.add_known(doc.names)
+        full: list[str] = [n for doc in docs for n in doc.names]
+        for doc in docs:
+            for text in self._texts(doc):
+                full += [s.text for s in self.detector.find(text)]
+        normalised = {self._normalise(n) for n in full}
+        self.detector.add_known(normalised)
+        for name in sorted(normalised, key=lambda n: (-len(n.split()), n)):
+            if len(name.split()) > 1:
+                self._assign("NAMN", name, name.split())
+
+    def _normalise(self, name: str) -> str:
+        tokens = name.split()
+        last = tokens[-1]
+        if last.endswith("s") and len(last) > 2 and (last[:-1] in self.known or last[:-1] in self.detector.first
+                                                     or last[:-1] in self.detector.last):
+            tokens[-1] = last[:-1]
+        return " ".join(tokens)
+
+    def spans(self, text: str) -> list[Span]:
+        return identifiers.merge(identifiers.find(text) + self.detector.find(text))
+
+    # -- replacement --------------------------------------------------------------------------
+    def replace(self, text: str) -> tuple[str, list[Replacement]]:
+        out, reps, pos = [], [], 0
+        new_len = 0
+        for span in self.spans(text):
+            out.append(text[pos:span.start])
+            new_len += span.start - pos
+            if span.kind == "NAMN":
+                name = self._normalise(span.text)
+                suffix = "s" if name != span.text and span.text.endswith("s") else ""
+                placeholder = self._assign("NAMN", name, name.split()) + suffix
+            else:
+                value = "".join(ch for ch in span.text.lower() if ch.isalnum() or ch in "@.")
+                placeholder = self._assign(span.kind, value)
+            out.append(placeholder)
+            reps.append(Replacement(new_len, new_len + len(placeholder), span.start, span.end, span.kind))
+            new_len += len(placeholder)
+            pos = span.end
+        out.append(text[pos:])
+        return "".join(out), reps
+
+    def apply(self, doc: Document) -> dict[str, int]:
+        """Pseudonymise one document in place; returns counts per kind."""
+        counts: dict[str, int] = {}
+        text, reps = self.replace(doc.text)
+        for r in reps:
+            counts[r.kind] = counts.get(r.kind, 0) + 1
+        doc.text = text
+        doc.offset_map = [[r.new_start, r.new_end, r.old_start, r.old_end] for r in reps]
+        if doc.title:
+            doc.title = self.replace(doc.title)[0]
+        doc.attributes = {k: self.replace(v)[0] if isinstance(v, str) else v for k, v in doc.attributes.items()}
+        doc.names = []
+        return counts
+
+    def write_key(self) -> None:
+        if self.key_file is None or not self.key:
+            return
+        write_key_file(self.key_file, self.key, self.store.dir)
+
+
+def write_key_file(path: Path, key: dict[str, list[str]], study_dir: Path) -> None:
+    """Merge `key` into the owner-only JSON key file at `path` (outside the study folder)."""
+    path = Path(path).resolve()
+    if Path(study_dir).resolve() in path.parents:
+        raise StudyError(f"{path}: nyckelfilen får inte ligga i studiemappen (den ska hållas åtskild från data)")
+    existing: dict[str, list[str]] = {}
+    if path.exists():
+        try:
+            existing = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise StudyError(f"{path}: nyckelfilen går inte att läsa") from None
+    for placeholder, originals in key.items():
+        merged = existing.setdefault(placeholder, [])
+        merged += [o for o in originals if o not in merged]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(existing, fh, ensure_ascii=False, indent=1, sort_keys=True)
+    os.chmod(path, 0o600)
+
+
+def source_offset(offset_map: list[list[int]] | None, pos: int) -> int:
+    """Position in the original text of position `pos` in the pseudonymised text."""
+    delta = 0
+    for new_start, new_end, old_start, old_end in offset_map or ():
+        if pos < new_start:
+            break
+        if pos < new_end:                 # inside a placeholder: its start
+            return old_start if pos == new_start else old_end
+        delta = old_end - new_end
+    return pos + delta
+
