@@ -21,13 +21,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="narrativ", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="read source files (txt, md, docx, pdf, xlsx, csv) into the study")
-    p.add_argument("sources", nargs="+", help="files or folders")
-    _study_arg(p)
-
-    p = sub.add_parser("run", help="the whole job on SOURCES (so far: ingest + segment + summary)")
-    p.add_argument("sources", nargs="+", help="files or folders")
-    _study_arg(p)
+    for name, text in (("ingest", "read, pseudonymise and segment source files (txt, md, docx, pdf, xlsx, csv)"),
+                       ("run", "the whole job on SOURCES (so far: ingest + pseudonymise + segment + summary)")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("sources", nargs="+", help="files or folders")
+        _study_arg(p)
+        p.add_argument("--keep-key", type=Path, metavar="FILE",
+                       help="keep placeholder -> original in FILE (outside the study folder, owner-only; "
+                            "never exported). Default: no key is kept")
 
     p = sub.add_parser("segment", help="re-segment every stored document (after changing [segment] settings)")
     _study_arg(p)
@@ -40,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     _study_arg(p)
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     p.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    p.add_argument("--allow-identifying", action="store_true",
+                   help="export even if the privacy check finds possible personal data")
+
+    p = sub.add_parser("delete", help="delete the study: store, settings, results and pseudonym material")
+    _study_arg(p)
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 
 
@@ -58,16 +65,39 @@ def _report_ingest(result) -> None:
         print(f"{len(result.failed)} fil(er) kunde inte läsas; övriga är inlästa.", file=sys.stderr)
 
 
+def _delete(args) -> int:
+    from .study import delete_study
+    if not (args.study / "store.sqlite").exists():
+        print(f"FEL: {args.study}: ingen studie här", file=sys.stderr)
+        return 2
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("FEL: bekräfta borttagningen med --yes", file=sys.stderr)
+            return 2
+        answer = input(f"Ta bort studien {args.study} med alla data och resultat? Skriv 'ja': ")
+        if answer.strip().lower() != "ja":
+            print("Avbrutet; inget togs bort.")
+            return 1
+    left = delete_study(args.study)
+    print(f"Studien {args.study} är borttagen.")
+    if left:
+        print("Kvar i mappen (inte skapat av narrativ): " + ", ".join(p.name for p in left))
+    print("En nyckelfil som sparats med --keep-key ligger utanför studien; ta bort den själv om den finns.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "delete":
+            return _delete(args)
         if args.command in ("info", "segments", "segment"):
             study = Study(args.study, create=False)
         else:
             study = Study(args.study)
         with study:
             if args.command in ("ingest", "run"):
-                result = study.ingest(*args.sources)
+                result = study.ingest(*args.sources, key_file=args.keep_key)
                 _report_ingest(result)
                 if args.command == "run":
                     from .overview import format_summary
@@ -78,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Segment skapade: {study.segment()}")
                 return 0
             if args.command == "info":
-                info = study.info()
+                info = study.info(review=True)
                 if args.json:
                     print(json.dumps(info, ensure_ascii=False, indent=2))
                 else:
@@ -87,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             if args.command == "segments":
                 from .overview import write_segments
-                records = study.segments()
+                records = study.segments(allow_identifying=args.allow_identifying)
                 if args.output:
                     with open(args.output, "w", encoding="utf-8", newline="") as fh:
                         write_segments(records, args.format, fh)

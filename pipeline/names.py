@@ -24,7 +24,7 @@ from .identifiers import Span
 
 TOKEN = re.compile(r"[A-Za-zÅÄÖåäöÉéÜüØøÆæ][\wÅÄÖåäöÉé'’]*(?:-[\wÅÄÖåäöÉé]+)*")
 CAPITALISED = re.compile(r"^[A-ZÅÄÖÉÜØÆ][a-zåäöéüøæ'’]+(?:-[A-ZÅÄÖa-zåäö][a-zåäöéüøæ]+)*$")
-SENTENCE_END = re.compile(r"(^|[.!?:;•\n\"”“*>\-–(]|\[|\d\.)\s*$")
+SENTENCE_END = re.compile(r"(^|[.!?:;•\n\t|\"”“*>\-–(]|\[|\d\.)\s*$")
 PLACEHOLDER = re.compile(r"\[[A-ZÅÄÖ-]+ \d+\]")
 
 

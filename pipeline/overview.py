@@ -5,15 +5,76 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter, defaultdict
 
 from .pseudonymise import source_offset
 from .store import Store
 
 MAX_VALUES_SHOWN = 30
+MAX_REVIEW = 40
+PLACEHOLDER = re.compile(r"\[([A-ZÅÄÖ-]+) (\d+)\]")
 
 
-def summary(store: Store) -> dict:
+def privacy_review(store: Store, cfg: dict) -> dict:
+    """What pseudonymisation replaced (placeholders, mentions, one example in context) and the
+    capitalised words it kept (unknown ones first): for a person to check, since no offline
+    method finds every name."""
+    from .names import NameDetector
+    detector = NameDetector.from_config(cfg["privacy"])
+    mentions: Counter = Counter()
+    example: dict[str, tuple[str, str]] = {}
+    kept: Counter = Counter()
+    for g in store.segments():
+        text = g["text"]
+        for m in PLACEHOLDER.finditer(text):
+            mentions[m.group(0)] += 1
+            if m.group(0) not in example:
+                s, e = max(0, m.start() - 40), min(len(text), m.end() + 40)
+                example[m.group(0)] = (g["id"], ("…" if s else "") + text[s:e] + ("…" if e < len(text) else ""))
+        kept.update(detector.capitalised_kept(text))
+    by_kind: dict[str, dict[str, int]] = {}
+    for placeholder, n in mentions.items():
+        kind = PLACEHOLDER.match(placeholder).group(1)
+        entry = by_kind.setdefault(kind, {"items": 0, "mentions": 0})
+        entry["items"] += 1
+        entry["mentions"] += n
+    order = sorted(mentions, key=lambda p: (PLACEHOLDER.match(p).group(1), int(PLACEHOLDER.match(p).group(2))))
+    unknown = [(w, n) for w, n in kept.most_common() if not detector.vetoed(w)]
+    known = [(w, n) for w, n in kept.most_common() if detector.vetoed(w)]
+    return {
+        "replaced": by_kind,
+        "placeholders": [{"placeholder": p, "mentions": mentions[p], "segment_id": example[p][0],
+                          "context": example[p][1]} for p in order],
+        "kept_unknown": [{"word": w, "count": n} for w, n in unknown],
+        "kept_known": [{"word": w, "count": n} for w, n in known],
+    }
+
+
+def format_review(review: dict) -> str:
+    lines = ["Granskning av pseudonymiseringen:"]
+    if review["replaced"]:
+        lines.append("  Ersatt: " + ", ".join(f"{v['items']} {k.lower()} ({v['mentions']} förekomster)"
+                                              for k, v in sorted(review["replaced"].items())))
+    else:
+        lines.append("  Ersatt: inget")
+    for p in review["placeholders"][:MAX_REVIEW]:
+        lines.append(f"    {p['placeholder']} ×{p['mentions']}  [{p['segment_id']}] {p['context']}")
+    if len(review["placeholders"]) > MAX_REVIEW:
+        lines.append(f"    … (+{len(review['placeholders']) - MAX_REVIEW}; hela listan med --json)")
+    unknown = review["kept_unknown"]
+    lines.append("  Behållna ord med stor bokstav mitt i en mening – kontrollera att inga namn finns bland dem:")
+    lines.append("    " + (", ".join(f"{k['word']} ({k['count']})" for k in unknown[:MAX_REVIEW]) or "inga")
+                 + (f", … (+{len(unknown) - MAX_REVIEW})" if len(unknown) > MAX_REVIEW else ""))
+    known = review["kept_known"]
+    if known:
+        lines.append(f"  Kända organisationer och orter som behållits: {len(known)} ord, t.ex. "
+                     + ", ".join(k["word"] for k in known[:8]))
+    lines.append("  Ett missat namn: lägg det i [privacy] deny i study.toml och läs in filerna igen.")
+    return "\n".join(lines)
+
+
+def summary(store: Store, cfg: dict | None = None) -> dict:
     docs = store.documents()
     attrs = store.attributes()
     by_kind = Counter(d["kind"] for d in docs)
@@ -37,6 +98,7 @@ def summary(store: Store) -> dict:
             "interviewees": sum(int(attrs.get(d["id"], {}).get("n_interviewees", 1)) for d in interviews),
             "dated": sum("date" in attrs.get(d["id"], {}) for d in interviews),
         },
+        **({"privacy": privacy_review(store, cfg)} if cfg is not None else {}),
     }
 
 
@@ -63,6 +125,8 @@ def format_summary(info: dict) -> str:
             more = len(counts) - len(shown)
             text = ", ".join(f"{v}: {n}" for v, n in shown) + (f", … (+{more})" if more > 0 else "")
             lines.append(f"  {key}: {text}")
+    if "privacy" in info:
+        lines.append(format_review(info["privacy"]))
     return "\n".join(lines)
 
 

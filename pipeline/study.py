@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import config, ingest, overview, segment
+import shutil
+
+from . import config, gate, ingest, overview, segment
+from .pseudonymise import SALT_FILE
 from .store import Store
 
 
@@ -31,11 +34,21 @@ class Study:
     def segment(self) -> int:
         return segment.run(self.store, self.config)
 
-    def info(self) -> dict:
-        return overview.summary(self.store)
+    def info(self, review: bool = True) -> dict:
+        """Counts; with `review`, the pseudonymisation review list too."""
+        return overview.summary(self.store, self.config if review else None)
 
-    def segments(self) -> list[dict]:
-        return overview.segment_records(self.store)
+    def segments(self, allow_identifying: bool = False) -> list[dict]:
+        """Every segment with its trace to the source, through the export gate."""
+        records = overview.segment_records(self.store)
+        gate.check(self.store, self.config, ((r["segment_id"], r["text"]) for r in records),
+                   allow=allow_identifying, what="Segmentexporten")
+        return records
+
+    def delete(self) -> list[Path]:
+        """Remove the study's store, settings, pseudonym key material and results. Returns
+        files left in the folder that narrativ did not make (kept)."""
+        return delete_study(self.dir, self)
 
     def segments_frame(self):
         import pandas as pd
@@ -52,3 +65,20 @@ class Study:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+STUDY_FILES = ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm", SALT_FILE, config.STUDY_FILE,
+               "codebook.yaml")
+
+
+def delete_study(path: str | Path, open_study: "Study | None" = None) -> list[Path]:
+    path = Path(path)
+    if open_study is not None:
+        open_study.close()
+    for name in STUDY_FILES:
+        (path / name).unlink(missing_ok=True)
+    shutil.rmtree(path / "out", ignore_errors=True)
+    left = sorted(path.iterdir()) if path.exists() else []
+    if path.exists() and not left:
+        path.rmdir()
+    return left

@@ -20,19 +20,40 @@ class NetworkBlocked(RuntimeError):
 
 
 @pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Any attempt to open a socket (other than a local socketpair) fails the test."""
+def no_network(monkeypatch, request):
+    """Every way out of the machine is blocked and recorded: connecting or sending on any
+    socket, and name lookups. A test whose code tried (even if that code swallowed the error)
+    fails at teardown. (Creating a socket alone is allowed: urllib3 probes IPv6 support at
+    import by binding one to ::1, which sends nothing.)"""
+    attempts: list[str] = []
     real_socket = socket.socket
 
-    def guarded(family=socket.AF_INET, *args, **kwargs):
-        if family in (socket.AF_INET, socket.AF_INET6):
-            raise NetworkBlocked("a test tried to open a network socket")
-        return real_socket(family, *args, **kwargs)
+    def refuse(what):
+        def method(self, *args, **kwargs):
+            attempts.append(f"{what}{args[:1]}")
+            raise NetworkBlocked(f"a test tried socket.{what}")
+        return method
 
-    monkeypatch.setattr(socket, "socket", guarded)
-    monkeypatch.setattr(socket, "create_connection",
-                        lambda *a, **k: (_ for _ in ()).throw(NetworkBlocked("create_connection")))
-    yield
+    class GuardedSocket(real_socket):
+        connect = refuse("connect")
+        connect_ex = refuse("connect_ex")
+        sendto = refuse("sendto")
+        sendmsg = refuse("sendmsg")
+
+    def lookup(host, *args, **kwargs):
+        attempts.append(f"getaddrinfo({host!r})")
+        raise NetworkBlocked("a test tried a name lookup")
+
+    def create_connection(address, *args, **kwargs):
+        attempts.append(f"create_connection({address})")
+        raise NetworkBlocked("a test tried socket.create_connection")
+
+    monkeypatch.setattr(socket, "socket", GuardedSocket)
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    yield attempts
+    if attempts and "network_guard_selftest" not in request.keywords:
+        pytest.fail(f"network access attempted: {attempts}")
 
 
 @pytest.fixture(scope="session")
