@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     for name, text in (("ingest", "read, pseudonymise and segment source files (txt, md, docx, pdf, xlsx, csv)"),
-                       ("run", "the whole job on SOURCES (so far: ingest + pseudonymise + segment + summary)")):
+                       ("run", "the whole job on SOURCES (so far: ingest + pseudonymise + segment + themes)")):
         p = sub.add_parser(name, help=text)
         p.add_argument("sources", nargs="+", help="files or folders")
         _study_arg(p)
@@ -32,6 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("segment", help="re-segment every stored document (after changing [segment] settings)")
     _study_arg(p)
+
+    p = sub.add_parser("embed", help="embed all segments (cached; themes does this too)")
+    _study_arg(p)
+
+    p = sub.add_parser("themes", help="find themes (codebook + new), write out/themes.json and codebook.yaml")
+    _study_arg(p)
+    p.add_argument("--rediscover", action="store_true",
+                   help="forget the inductive themes of earlier runs (codebook themes with examples stay)")
 
     p = sub.add_parser("info", help="what the study holds")
     _study_arg(p)
@@ -65,6 +73,18 @@ def _report_ingest(result) -> None:
         print(f"{len(result.failed)} fil(er) kunde inte läsas; övriga är inlästa.", file=sys.stderr)
 
 
+def _report_themes(result, study_dir: Path) -> None:
+    print(f"Teman: {len(result.themes)} av {result.segments} segment från {result.respondents} svarande "
+          f"(nyberäknade embeddings: {result.embedded})")
+    if result.inductive_k is not None:
+        print(f"Nya teman föreslogs med automatiskt valt antal kluster: {result.inductive_k}")
+    for th in result.themes:
+        tag = "" if th["source"] == "codebook" else "  (nytt tema)" if th["source"] == "inductive" else ""
+        print(f"  {th['id']:>6}  {th['respondents']:>4} svarande ({th['share']:.0%})  {th['label']}{tag}")
+    print(f"Utan tema: {len(result.unassigned)} segment" + (f"; uteslutna: {len(result.excluded)}" if result.excluded else ""))
+    print(f"Resultat: {study_dir / 'out' / 'themes.json'}; redigera teman i {study_dir / 'codebook.yaml'}")
+
+
 def _delete(args) -> int:
     from .study import delete_study
     if not (args.study / "store.sqlite").exists():
@@ -91,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "delete":
             return _delete(args)
-        if args.command in ("info", "segments", "segment"):
+        if args.command in ("info", "segments", "segment", "embed", "themes"):
             study = Study(args.study, create=False)
         else:
             study = Study(args.study)
@@ -103,9 +123,18 @@ def main(argv: list[str] | None = None) -> int:
                     from .overview import format_summary
                     print()
                     print(format_summary(study.info()))
+                    print()
+                    _report_themes(study.themes(), study.dir)
                 return 0 if result.ok else 1
             if args.command == "segment":
                 print(f"Segment skapade: {study.segment()}")
+                return 0
+            if args.command == "embed":
+                n, new = study.embed()
+                print(f"Segment: {n}, nyberäknade embeddings: {new} (övriga från cachen)")
+                return 0
+            if args.command == "themes":
+                _report_themes(study.themes(rediscover=args.rediscover), study.dir)
                 return 0
             if args.command == "info":
                 info = study.info(review=True)

@@ -79,6 +79,27 @@ MIGRATIONS: list[str] = [
         kind TEXT NOT NULL
     );
     """,
+    # 3: embedding cache; themes of the latest run and the assignment of segments to them
+    """
+    CREATE TABLE embeddings (
+        model_id TEXT NOT NULL,
+        text_hash TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (model_id, text_hash)
+    );
+    CREATE TABLE themes (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE assignments (
+        segment_id TEXT PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
+        theme_id TEXT NOT NULL,
+        score REAL,
+        how TEXT NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -245,6 +266,43 @@ class Store:
             " JOIN sources s ON s.id = d.source_id ORDER BY s.id, d.seq, g.seq"
         ).fetchall()
 
+    # -- embeddings cache ---------------------------------------------------------------------
+    def get_embeddings(self, model_id: str, hashes: set[str]) -> dict:
+        import numpy as np
+        out = {}
+        hashes = list(hashes)
+        for start in range(0, len(hashes), 900):
+            chunk = hashes[start:start + 900]
+            rows = self.conn.execute(
+                f"SELECT text_hash, vector FROM embeddings WHERE model_id = ? AND text_hash IN ({','.join('?' * len(chunk))})",
+                [model_id, *chunk]).fetchall()
+            out.update({r["text_hash"]: np.frombuffer(r["vector"], dtype=np.float32) for r in rows})
+        return out
+
+    def put_embeddings(self, model_id: str, items) -> None:
+        import numpy as np
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO embeddings (model_id, text_hash, vector) VALUES (?,?,?)",
+                             [(model_id, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items])
+
+    # -- themes -------------------------------------------------------------------------------
+    def replace_themes(self, themes: list[dict], assignments: list[tuple[str, str, float, str]]) -> None:
+        """The latest theme run: themes (dicts with id, label, ...) and (segment, theme, score,
+        how) rows; one transaction."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM assignments")
+            conn.execute("DELETE FROM themes")
+            conn.executemany("INSERT INTO themes (id, seq, label, data) VALUES (?,?,?,?)",
+                             [(t["id"], i, t["label"], json.dumps(t, ensure_ascii=False)) for i, t in enumerate(themes)])
+            conn.executemany("INSERT INTO assignments (segment_id, theme_id, score, how) VALUES (?,?,?,?)", assignments)
+
+    def themes(self) -> list[dict]:
+        return [json.loads(r["data"]) for r in self.conn.execute("SELECT data FROM themes ORDER BY seq")]
+
+    def assignments(self) -> dict[str, tuple[str, float, str]]:
+        return {r["segment_id"]: (r["theme_id"], r["score"], r["how"])
+                for r in self.conn.execute("SELECT * FROM assignments")}
+
     def count(self, table: str) -> int:
-        assert table in {"sources", "documents", "segments", "runs"}
+        assert table in {"sources", "documents", "segments", "runs", "embeddings", "themes", "assignments"}
         return self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]

@@ -34,6 +34,19 @@ class Study:
     def segment(self) -> int:
         return segment.run(self.store, self.config)
 
+    def embed(self) -> tuple[int, int]:
+        """Embed every themed segment (cached). Returns (segments, newly embedded)."""
+        from .embed import embed_texts, make_embedder
+        from .themes import load_units
+        units = load_units(self.store, self.config["themes"]["kinds"], set())
+        _, new = embed_texts(self.store, make_embedder(self.config), units.texts, self.config["embed"]["batch_size"])
+        return len(units.texts), new
+
+    def themes(self, rediscover: bool = False, embedder=None):
+        """Run the themes stage; see pipeline.themes. Returns a ThemeResult."""
+        from . import themes
+        return themes.run(self.store, self.config, self.dir, rediscover=rediscover, embedder=embedder)
+
     def info(self, review: bool = True) -> dict:
         """Counts; with `review`, the pseudonymisation review list too."""
         return overview.summary(self.store, self.config if review else None)

