@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import os
 import sys
 from pathlib import Path
 
@@ -55,13 +54,12 @@ class SentenceTransformerEmbedder(Embedder):
     @property
     def model(self):
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
             try:
                 # str(), not Path: sentence-transformers 6.2 fails on a PosixPath
-                self._model = SentenceTransformer(str(self.path) if self.path else self.model_ref, device="cpu")
-            except OSError as exc:
+                self._model = SentenceTransformer(str(self.path) if self.path else self.model_ref, device="cpu",
+                                                  local_files_only=True)
+            except (OSError, ValueError) as exc:
                 raise StudyError(f"embeddingmodellen '{self.model_ref}' finns inte lokalt och hämtas inte "
                                  f"från nätet: ange en modellmapp ({type(exc).__name__})") from None
         return self._model
