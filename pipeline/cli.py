@@ -13,6 +13,14 @@ STATUS_SV = {"added": "inläst", "replaced": "ersatt (filen har ändrats)", "unc
              "failed": "FEL", "skipped": "hoppades över"}
 
 
+def _draft_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--llm-url", help="OpenAI-compatible endpoint on your machine, e.g. http://127.0.0.1:11434/v1 "
+                                     "(default: the deterministic drafter)")
+    p.add_argument("--llm-model", help="model name at that endpoint")
+    p.add_argument("--allow-identifying", action="store_true",
+                   help="export even if the privacy check finds possible personal data")
+
+
 def _study_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--study", required=True, type=Path, help="study folder (created if missing)")
 
@@ -29,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--keep-key", type=Path, metavar="FILE",
                        help="keep placeholder -> original in FILE (outside the study folder, owner-only; "
                             "never exported). Default: no key is kept")
+        if name == "run":
+            _draft_args(p)
 
     p = sub.add_parser("segment", help="re-segment every stored document (after changing [segment] settings)")
     _study_arg(p)
@@ -49,6 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     _study_arg(p)
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     p.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    p.add_argument("--allow-identifying", action="store_true",
+                   help="export even if the privacy check finds possible personal data")
+
+    p = sub.add_parser("draft", help="draft the narrative from the themes and export docx, md, xlsx and png")
+    _study_arg(p)
+    _draft_args(p)
+
+    p = sub.add_parser("export", help="export the last draft again (docx, md, xlsx, png)")
+    _study_arg(p)
     p.add_argument("--allow-identifying", action="store_true",
                    help="export even if the privacy check finds possible personal data")
 
@@ -85,6 +104,17 @@ def _report_themes(result, study_dir: Path) -> None:
     print(f"Resultat: {study_dir / 'out' / 'themes.json'}; redigera teman i {study_dir / 'codebook.yaml'}")
 
 
+def _draft_and_export(study, args) -> None:
+    if getattr(args, "llm_url", None):
+        study.config["draft"]["llm_url"] = args.llm_url
+    if getattr(args, "llm_model", None):
+        study.config["draft"]["llm_model"] = args.llm_model
+    draft = study.draft()
+    paths = study.export(allow_identifying=args.allow_identifying)
+    print(f"Utkast: {len(draft.paragraphs)} stycken ({draft.drafter}); varje stycke anger sina källor.")
+    print("Skrivet: " + ", ".join(str(p) for p in paths.values()))
+
+
 def _delete(args) -> int:
     from .study import delete_study
     if not (args.study / "store.sqlite").exists():
@@ -111,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "delete":
             return _delete(args)
-        if args.command in ("info", "segments", "segment", "embed", "themes"):
+        if args.command in ("info", "segments", "segment", "embed", "themes", "draft", "export"):
             study = Study(args.study, create=False)
         else:
             study = Study(args.study)
@@ -125,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(format_summary(study.info()))
                     print()
                     _report_themes(study.themes(), study.dir)
+                    _draft_and_export(study, args)
                 return 0 if result.ok else 1
             if args.command == "segment":
                 print(f"Segment skapade: {study.segment()}")
@@ -132,6 +163,13 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "embed":
                 n, new = study.embed()
                 print(f"Segment: {n}, nyberäknade embeddings: {new} (övriga från cachen)")
+                return 0
+            if args.command == "draft":
+                _draft_and_export(study, args)
+                return 0
+            if args.command == "export":
+                paths = study.export(allow_identifying=args.allow_identifying)
+                print("Skrivet: " + ", ".join(str(p) for p in paths.values()))
                 return 0
             if args.command == "themes":
                 _report_themes(study.themes(rediscover=args.rediscover), study.dir)

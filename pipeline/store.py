@@ -266,6 +266,14 @@ class Store:
             " JOIN sources s ON s.id = d.source_id ORDER BY s.id, d.seq, g.seq"
         ).fetchall()
 
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row else None
+
     # -- embeddings cache ---------------------------------------------------------------------
     def get_embeddings(self, model_id: str, hashes: set[str]) -> dict:
         import numpy as np

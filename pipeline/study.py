@@ -51,6 +51,22 @@ class Study:
         """Counts; with `review`, the pseudonymisation review list too."""
         return overview.summary(self.store, self.config if review else None)
 
+    def draft(self, drafter=None):
+        """Draft the narrative from the latest themes (grounding-checked); saves out/draft.json."""
+        from . import draft
+        return draft.run(self.store, self.config, self.dir, drafter=drafter)
+
+    def export(self, allow_identifying: bool = False) -> dict:
+        """Write out/narrativ.docx, .md, .xlsx and out/teman.png from the last draft, through the
+        privacy gate."""
+        from . import draft, export
+        path = self.dir / "out" / "draft.json"
+        if not path.exists():
+            from .errors import StudyError
+            raise StudyError(f"{self.dir}: inget utkast ännu; kör 'narrativ draft' först")
+        return export.run(self.store, self.config, self.dir, draft.Draft.from_json(path.read_text(encoding="utf-8")),
+                          draft.load_material(self.store), allow_identifying=allow_identifying)
+
     def segments(self, allow_identifying: bool = False) -> list[dict]:
         """Every segment with its trace to the source, through the export gate."""
         records = overview.segment_records(self.store)

@@ -286,7 +286,12 @@ def run(store: Store, cfg: dict, study_dir: Path, rediscover: bool = False, embe
     # 7. persist: store, themes.json, codebook.yaml
     rows = [(units.ids[i], assigned[i], float(C[i] @ centroids[assigned[i]]) if assigned[i] in centroids else None, how[i])
             for i in range(n) if assigned[i] is not None]
-    store.replace_themes([{k: v for k, v in th.items() if k != "segments"} for th in themes], rows)
+    store.replace_themes([{**{k: v for k, v in th.items() if k != "segments"},
+                           "segment_ids": [x["segment_id"] for x in th["segments"]]} for th in themes], rows)
+    store.set_meta("themes_counts", json.dumps({
+        "segments": n, "respondents": total_resp, "unassigned": len(unassigned), "excluded": len(excluded),
+        "group_totals": {k: {v: len(r) for v, r in sorted(vals.items())} for k, vals in group_totals.items()}},
+        ensure_ascii=False))
     out_dir = Path(study_dir) / "out"
     out_dir.mkdir(exist_ok=True)
     payload = {

@@ -19,32 +19,54 @@ class NetworkBlocked(RuntimeError):
     pass
 
 
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def _is_loopback(address) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    return isinstance(host, str) and (host in LOOPBACK or host.startswith("127."))
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch, request):
-    """Every way out of the machine is blocked and recorded: connecting or sending on any
-    socket, and name lookups. A test whose code tried (even if that code swallowed the error)
-    fails at teardown. (Creating a socket alone is allowed: urllib3 probes IPv6 support at
-    import by binding one to ::1, which sends nothing.)"""
+    """Every way off the machine is blocked and recorded: connecting or sending to anything but
+    loopback (test servers run on 127.0.0.1), and name lookups of other hosts. A test whose code
+    tried (even if that code swallowed the error) fails at teardown. (Creating a socket alone is
+    allowed: urllib3 probes IPv6 support at import by binding one to ::1, which sends nothing.)"""
     attempts: list[str] = []
     real_socket = socket.socket
+    real_getaddrinfo = socket.getaddrinfo
 
-    def refuse(what):
-        def method(self, *args, **kwargs):
-            attempts.append(f"{what}{args[:1]}")
-            raise NetworkBlocked(f"a test tried socket.{what}")
+    def guarded(name, real):
+        def method(self, address, *args, **kwargs):
+            if _is_loopback(address):
+                return real(self, address, *args, **kwargs)
+            attempts.append(f"{name}({address!r})")
+            raise NetworkBlocked(f"a test tried socket.{name} to {address!r}")
         return method
 
     class GuardedSocket(real_socket):
-        connect = refuse("connect")
-        connect_ex = refuse("connect_ex")
-        sendto = refuse("sendto")
-        sendmsg = refuse("sendmsg")
+        connect = guarded("connect", real_socket.connect)
+        connect_ex = guarded("connect_ex", real_socket.connect_ex)
+
+        def sendto(self, data, *args):
+            address = args[-1]
+            if _is_loopback(address):
+                return real_socket.sendto(self, data, *args)
+            attempts.append(f"sendto({address!r})")
+            raise NetworkBlocked("a test tried socket.sendto")
 
     def lookup(host, *args, **kwargs):
+        if _is_loopback(host):
+            return real_getaddrinfo(host, *args, **kwargs)
         attempts.append(f"getaddrinfo({host!r})")
-        raise NetworkBlocked("a test tried a name lookup")
+        raise NetworkBlocked(f"a test tried to look up {host!r}")
+
+    real_create = socket.create_connection
 
     def create_connection(address, *args, **kwargs):
+        if _is_loopback(address):
+            return real_create(address, *args, **kwargs)
         attempts.append(f"create_connection({address})")
         raise NetworkBlocked("a test tried socket.create_connection")
 

@@ -1,0 +1,198 @@
+"""Export stage: the draft and the themes to the files the kansli works in, all through the
+privacy gate first (nothing is written if anything identifying remains):
+
+  DIR/out/narrativ.docx   title, the narrative (sources as Word comments), appendix of quotes
+                          per theme with their source (file, team/site, position)
+  DIR/out/narrativ.md     the same in Markdown (sources as footnotes), quotes in ”…”
+  DIR/out/narrativ.xlsx   every themed segment with its attributes; themes; theme × group matrices
+  DIR/out/teman.png       theme sizes per group (share of respondents), matplotlib
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+from . import gate
+from .draft import Draft, Material
+
+ITALIC = re.compile(r"\*([^*]+)\*")
+QUOTES_PER_THEME = 5
+
+
+def _source_text(seg: dict) -> str:
+    a = seg["attributes"]
+    where = ", ".join(x for x in (a.get("team") and f"team {a['team']}", a.get("site"),
+                                  a.get("form"), a.get("role")) if x)
+    return f"{seg['source']}" + (f", {where}" if where else "") + f", {seg['locator']}"
+
+
+def _appendix(m: Material) -> list[tuple[dict, list[tuple[str, dict]]]]:
+    out = []
+    for t in m.themes:
+        quotes = [(sid, m.segments[sid]) for sid in t.get("representative", [])[:QUOTES_PER_THEME] if sid in m.segments]
+        out.append((t, quotes))
+    return out
+
+
+def _subtitle(draft: Draft, m: Material) -> str:
+    return (f"Utkast från narrativ {date.today().isoformat()}. Underlag: {m.respondents} svarande, "
+            f"{len(m.themes)} teman. Varje stycke anger sina källor (segment-id); citaten finns i bilagan.")
+
+
+def check_privacy(store, cfg, draft: Draft, m: Material, allow: bool) -> None:
+    items = [(f"stycke {k}", p.text) for k, p in enumerate(draft.paragraphs, start=1)]
+    items += [(f"tema {t['id']}", t["label"]) for t in m.themes]
+    themed = {sid for t in m.themes for sid in t["segment_ids"]}
+    items += [(sid, m.segments[sid]["text"]) for sid in sorted(themed) if sid in m.segments]
+    gate.check(store, cfg, items, allow=allow, what="Exporten")
+
+
+def write_docx(path: Path, draft: Draft, m: Material) -> None:
+    import docx
+    from docx.shared import Pt, RGBColor
+
+    document = docx.Document()
+    document.core_properties.title = draft.title
+    document.core_properties.author = "narrativ"
+    document.add_heading(draft.title, level=1)
+    sub = document.add_paragraph()
+    run = sub.add_run(_subtitle(draft, m))
+    run.italic = True
+    run.font.size = Pt(9)
+    run.font.color.rgb = RGBColor(0x59, 0x59, 0x59)
+    for p in draft.paragraphs:
+        para = document.add_paragraph()
+        pos = 0
+        for match in ITALIC.finditer(p.text):
+            if match.start() > pos:
+                para.add_run(p.text[pos:match.start()])
+            para.add_run(match.group(1)).italic = True
+            pos = match.end()
+        if pos < len(p.text):
+            para.add_run(p.text[pos:])
+        document.add_comment(para.runs, text="Källor: " + ", ".join(p.segment_ids), author="narrativ", initials="N")
+
+    document.add_page_break()
+    document.add_heading("Bilaga: citat per tema", level=2)
+    document.add_paragraph("Citaten är ordagranna ur det pseudonymiserade materialet. Källan anger fil, "
+                           "grupp och position i filen; segment-id finns i kalkylbladet narrativ.xlsx.")
+    for t, quotes in _appendix(m):
+        document.add_heading(f"{t['label']} ({t['respondents']} svarande)", level=3)
+        table = document.add_table(rows=1, cols=3)
+        table.style = "Light List Accent 1" if "Light List Accent 1" in [s.name for s in document.styles] else "Table Grid"
+        head = table.rows[0].cells
+        head[0].text, head[1].text, head[2].text = "Citat", "Källa", "Segment"
+        for sid, seg in quotes:
+            cells = table.add_row().cells
+            cells[0].text = f"”{seg['text']}”"
+            cells[1].text = _source_text(seg)
+            cells[2].text = sid
+    document.save(path)
+
+
+def write_markdown(path: Path, draft: Draft, m: Material) -> None:
+    lines = [f"# {draft.title}", "", f"_{_subtitle(draft, m)}_", ""]
+    notes = []
+    for k, p in enumerate(draft.paragraphs, start=1):
+        lines += [f"{p.text}[^{k}]", ""]
+        notes.append(f"[^{k}]: Källor: {', '.join(p.segment_ids)}")
+    lines += notes + ["", "## Bilaga: citat per tema", ""]
+    for t, quotes in _appendix(m):
+        lines += [f"### {t['label']} ({t['respondents']} svarande)", ""]
+        lines += [f"- ”{seg['text']}” — {_source_text(seg)} (`{sid}`)" for sid, seg in quotes]
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def write_xlsx(path: Path, m: Material, group_keys: list[str]) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Segment"
+    theme_of = {sid: t for t in m.themes for sid in t["segment_ids"]}
+    keys = sorted({k for s in m.segments.values() for k in s["attributes"]})
+    ws.append(["segment_id", "tema_id", "tema", "text", "källa", "position", "svarande", *keys])
+    for sid, seg in m.segments.items():
+        if seg["kind"] == "section":
+            continue
+        t = theme_of.get(sid)
+        ws.append([sid, t["id"] if t else "", t["label"] if t else "", seg["text"], seg["source"],
+                   seg["locator"], seg["respondent"], *[seg["attributes"].get(k, "") for k in keys]])
+    ws.column_dimensions["D"].width = 80
+
+    ws = wb.create_sheet("Teman")
+    ws.append(["tema_id", "tema", "svarande", "andel", "segment", "nyckelord", "källa"])
+    for t in m.themes:
+        ws.append([t["id"], t["label"], t["respondents"], t["share"], t["size"], ", ".join(t.get("keywords", [])[:8]),
+                   t.get("source", "")])
+    ws.column_dimensions["B"].width = 40
+
+    ws = wb.create_sheet("Tema x grupp")
+    ws.append(["Antal svarande per tema och grupp (ett svar kan höra till flera teman)"])
+    ws["A1"].font = Font(bold=True)
+    for key in group_keys:
+        totals = m.group_totals.get(key)
+        if not totals or len(totals) < 2:
+            continue
+        values = list(totals)
+        ws.append([])
+        ws.append([key, *values, "totalt"])
+        for cell in ws[ws.max_row]:
+            cell.font = Font(bold=True)
+        ws.append(["alla svarande", *[totals[v] for v in values], m.respondents])
+        for t in m.themes:
+            g = t.get("groups", {}).get(key, {})
+            ws.append([t["label"], *[g.get(v, 0) for v in values], t["respondents"]])
+    ws.column_dimensions["A"].width = 45
+    for row in ws.iter_rows():
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=False)
+    wb.save(path)
+
+
+def write_chart(path: Path, m: Material, key: str = "team", top: int = 12) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    themes = m.themes[:top][::-1]
+    totals = m.group_totals.get(key, {})
+    groups = [g for g, n in totals.items() if n > 0] if len(totals) >= 2 else []
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(themes) + 1.8), dpi=150)
+    y = np.arange(len(themes))
+    if groups:
+        height = 0.8 / len(groups)
+        for k, g in enumerate(groups):
+            shares = [t.get("groups", {}).get(key, {}).get(g, 0) / totals[g] * 100 for t in themes]
+            ax.barh(y + (k - (len(groups) - 1) / 2) * height, shares, height=height, label=f"{g} (n={totals[g]})")
+        ax.legend(title=key.capitalize(), fontsize=8, title_fontsize=8, loc="lower right")
+        ax.set_title(f"Andel svarande per tema och {key}", fontsize=11)
+    else:
+        ax.barh(y, [t["share"] * 100 for t in themes], color="#4472c4")
+        ax.set_title("Andel svarande per tema", fontsize=11)
+    ax.set_yticks(y)
+    ax.set_yticklabels([t["label"] if len(t["label"]) <= 45 else t["label"][:44] + "…" for t in themes], fontsize=8)
+    ax.set_xlabel("Andel av svarande (%)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def run(store, cfg: dict, study_dir: Path, draft: Draft, material: Material,
+        allow_identifying: bool = False) -> dict[str, Path]:
+    check_privacy(store, cfg, draft, material, allow_identifying)
+    out = Path(study_dir) / "out"
+    out.mkdir(exist_ok=True)
+    paths = {"docx": out / "narrativ.docx", "md": out / "narrativ.md", "xlsx": out / "narrativ.xlsx",
+             "png": out / "teman.png"}
+    write_docx(paths["docx"], draft, material)
+    write_markdown(paths["md"], draft, material)
+    write_xlsx(paths["xlsx"], material, cfg["themes"]["group_by"])
+    write_chart(paths["png"], material)
+    store.log_run("export", "ok", {"files": [p.name for p in paths.values()]})
+    return paths

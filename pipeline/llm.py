@@ -1,0 +1,98 @@
+"""Optional drafter: an OpenAI-compatible chat endpoint on the user's own machine (Ollama,
+llama.cpp server, vLLM). It is sent the pseudonymised themes and quotes only, and its draft
+goes through the same grounding check as the deterministic one (pipeline.draft.verify).
+
+Plain urllib: the protocol is one small JSON POST to {base_url}/chat/completions.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import socket
+import urllib.error
+import urllib.request
+from urllib.parse import urlparse
+
+from .draft import CITATION, Draft, DraftError, Material, Paragraph, prevalence
+
+log = logging.getLogger(__name__)
+
+SYSTEM = """Du skriver avsnittet "Narrativ berättelse – sammanfattning av fritextsvar av deltagare" i en årsrapport
+för ett samordningsförbund. Skriv på saklig, varm svenska i löpande text, 4–8 stycken.
+Regler:
+- Använd bara det underlag du får: antal, andelar, temanamn och citat. Hitta inte på något.
+- Citat återges ordagrant inom ” ” och bara ur underlaget.
+- Skriv inga namn. Platshållare som [NAMN 1] får inte förekomma i texten.
+- Använd ordet för förekomst som anges för varje tema (t.ex. "många", "flera", "några").
+- Avsluta VARJE stycke med de segment-id som stycket bygger på, inom hakparentes: [id1, id2]."""
+
+
+def is_local(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host in ("localhost",):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            ip = ipaddress.ip_address(socket.gethostbyname(host))
+        except OSError:
+            return False
+    return ip.is_loopback or ip.is_private
+
+
+class LLMDrafter:
+    def __init__(self, dcfg: dict):
+        self.cfg = dcfg
+        self.url = dcfg["llm_url"].rstrip("/")
+        self.model = dcfg["llm_model"] or "default"
+        self.timeout = dcfg["llm_timeout"]
+        if not is_local(self.url):
+            log.warning("the LLM endpoint is not on this machine or a private network; "
+                        "pseudonymised text is still personal data")
+
+    def prompt(self, m: Material) -> str:
+        lines = [f"Antal deltagare som svarat: {m.respondents}.", "Teman (störst först):"]
+        for t in m.themes[:12]:
+            lines.append(f"\nTema: {t['label']} — {prevalence(t['share'], self.cfg)} ({t['respondents']} av {m.respondents})")
+            if t.get("keywords"):
+                lines.append("Nyckelord: " + ", ".join(t["keywords"][:6]))
+            for sid in t.get("representative", [])[:3]:
+                seg = m.segments.get(sid)
+                if seg:
+                    lines.append(f"Citat [{sid}]: ”{seg['text']}”")
+        return "\n".join(lines)
+
+    def ask(self, prompt: str) -> str:
+        body = json.dumps({"model": self.model, "temperature": 0,
+                           "messages": [{"role": "system", "content": SYSTEM},
+                                        {"role": "user", "content": prompt}]}).encode("utf-8")
+        headers = {"Content-Type": "application/json"}
+        if self.cfg.get("llm_api_key"):
+            headers["Authorization"] = f"Bearer {self.cfg['llm_api_key']}"
+        request = urllib.request.Request(self.url + "/chat/completions", data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                data = json.loads(response.read().decode("utf-8"))
+            return data["choices"][0]["message"]["content"]
+        except urllib.error.HTTPError as exc:
+            raise DraftError(f"språkmodellen på {self.url} svarade med fel {exc.code}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise DraftError(f"språkmodellen på {self.url} gick inte att nå ({getattr(exc, 'reason', exc)})") from None
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise DraftError(f"språkmodellen på {self.url} gav ett svar som inte följer protokollet") from None
+
+    def draft(self, m: Material) -> Draft:
+        reply = self.ask(self.prompt(m))
+        d = Draft(title=self.cfg["title"], drafter=f"llm:{self.model}", respondents=m.respondents)
+        for block in [b.strip() for b in reply.replace("\r", "").split("\n\n") if b.strip()]:
+            if block.startswith("#"):
+                continue
+            match = CITATION.search(block)
+            ids = [s.strip() for s in match.group(1).split(",")] if match else []
+            text = block[: match.start()].strip() if match else block
+            d.paragraphs.append(Paragraph("llm", " ".join(text.split()), ids))
+        if not d.paragraphs:
+            raise DraftError("språkmodellen gav inget utkast")
+        return d

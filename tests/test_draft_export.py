@@ -1,0 +1,258 @@
+"""The narrative draft (deterministic and LLM), its grounding check, and the exports read back."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from conftest import DEMO, SEED_001
+from pipeline import Study, cli
+from pipeline.draft import DraftError, Paragraph, load_material, prevalence, verify
+from pipeline.gate import PrivacyError
+
+QUOTE = re.compile(r"”([^”]+)”")
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    path = tmp_path_factory.mktemp("draft") / "studie"
+    assert cli.main(["run", str(DEMO), "--study", str(path)]) == 0
+    return path
+
+
+@pytest.fixture
+def demo_copy(demo_run, tmp_path):
+    target = tmp_path / "studie"
+    shutil.copytree(demo_run, target)
+    return target
+
+
+def _draft(study_dir):
+    return json.loads((study_dir / "out" / "draft.json").read_text(encoding="utf-8"))
+
+
+def test_draft_structure_prevalence_and_grounding(demo_run):
+    draft = _draft(demo_run)
+    paragraphs = draft["paragraphs"]
+    kinds = [p["kind"] for p in paragraphs]
+    assert kinds[0] == "opening" and "theme" in kinds and "wishes" in kinds and kinds[-1] == "forms"
+    with Study(demo_run, create=False) as study:
+        m = load_material(study.store)
+        themes = {t["id"]: t for t in m.themes}
+        cfg = study.config["draft"]
+    theme_pars = [p for p in paragraphs if p["kind"] == "theme"]
+    weights = [themes[p["theme_id"]]["respondents"] for p in theme_pars]
+    assert weights == sorted(weights, reverse=True)                     # ordered by weight
+    for p in theme_pars:
+        t = themes[p["theme_id"]]
+        assert f"{t['respondents']} av {m.respondents}" in p["text"]
+        assert prevalence(t["share"], cfg).lower() in p["text"].lower()
+        assert f"*{t['label']}*" in p["text"]
+    # every paragraph has sources, every quote is verbatim in a cited segment
+    for p in paragraphs:
+        assert p["segment_ids"]
+        for q in QUOTE.findall(p["text"]):
+            assert any(q in m.segments[s]["text"] for s in p["segment_ids"])
+    assert sum(len(QUOTE.findall(p["text"])) for p in paragraphs) >= 5
+    # not a filled-in form: the theme paragraphs open in different ways
+    openers = [p["text"].split()[0] for p in theme_pars]
+    assert len(set(openers)) >= 3
+    assert all(a != b for a, b in zip(openers, openers[1:]))
+    forms = paragraphs[-1]["text"]
+    assert "avslutat" in forms and "fortfarande deltar" in forms
+
+
+def test_prevalence_words_follow_the_shares():
+    cfg = {"prevalence": [[0.5, "en majoritet av deltagarna"], [0.3, "många"], [0.15, "flera"], [0.05, "några"]],
+           "prevalence_below": "enstaka"}
+    assert [prevalence(s, cfg) for s in (0.6, 0.3, 0.2, 0.05, 0.01)] == [
+        "en majoritet av deltagarna", "många", "flera", "några", "enstaka"]
+
+
+def test_invented_quote_or_missing_sources_are_refused(demo_run):
+    with Study(demo_run, create=False) as study:
+        m = load_material(study.store)
+    from pipeline.draft import Draft
+    sid = m.themes[0]["representative"][0]
+    good = Draft("t", [Paragraph("theme", f"En deltagare skriver: ”{m.segments[sid]['text']}”", [sid])])
+    verify(good, m)
+    bad = Draft("t", [good.paragraphs[0], Paragraph("theme", "Någon skriver: ”Det här har ingen sagt.”", [sid])])
+    with pytest.raises(DraftError, match="stycke 2 .*citat 1"):
+        verify(bad, m)
+    with pytest.raises(DraftError, match="stycke 1 .*inga källor"):
+        verify(Draft("t", [Paragraph("theme", "Många är nöjda.", [])]), m)
+    with pytest.raises(DraftError, match="okända segment"):
+        verify(Draft("t", [Paragraph("theme", "Många är nöjda.", ["finns.inte.1"])]), m)
+
+
+def test_docx_reads_back_as_an_editable_document(demo_run):
+    import docx
+    document = docx.Document(demo_run / "out" / "narrativ.docx")
+    draft = _draft(demo_run)
+    paras = [p for p in document.paragraphs if p.text.strip()]
+    assert paras[0].style.name == "Heading 1" and paras[0].text == draft["title"]
+    body = [p.text for p in paras]
+    for p in draft["paragraphs"]:
+        assert p["text"].replace("*", "") in body                     # the narrative, labels without markup
+    italic = [r.text for p in document.paragraphs for r in p.runs if r.italic]
+    first = next(p for p in draft["paragraphs"] if p["kind"] == "theme")
+    themes = {t["id"]: t for t in json.loads((demo_run / "out" / "themes.json").read_text(encoding="utf-8"))["themes"]}
+    assert themes[first["theme_id"]]["label"] in italic
+    comments = [c.text for c in document.comments]
+    assert len(comments) == len(draft["paragraphs"])
+    assert all(c.startswith("Källor: ") for c in comments)
+    assert draft["paragraphs"][1]["segment_ids"][0] in comments[1]
+    # appendix: quotes per theme with their source
+    assert "Bilaga: citat per tema" in body
+    table = document.tables[0]
+    assert [c.text for c in table.rows[0].cells] == ["Citat", "Källa", "Segment"]
+    quote, source, sid = (c.text for c in table.rows[1].cells)
+    assert quote.startswith("”") and ".xlsx" in source and "rad " in source and re.fullmatch(r"[0-9a-f]{8}\.\d+\.\d+", sid)
+
+
+def test_markdown_xlsx_and_chart(demo_run):
+    md = (demo_run / "out" / "narrativ.md").read_text(encoding="utf-8")
+    draft = _draft(demo_run)
+    assert md.startswith(f"# {draft['title']}")
+    assert "[^1]: Källor: " in md and "## Bilaga: citat per tema" in md
+    assert len(QUOTE.findall(md)) >= 10
+
+    from openpyxl import load_workbook
+    wb = load_workbook(demo_run / "out" / "narrativ.xlsx", read_only=True)
+    assert wb.sheetnames == ["Segment", "Teman", "Tema x grupp"]
+    rows = list(wb["Segment"].iter_rows(values_only=True))
+    header = rows[0]
+    assert header[:5] == ("segment_id", "tema_id", "tema", "text", "källa") and "team" in header
+    themes = json.loads((demo_run / "out" / "themes.json").read_text(encoding="utf-8"))
+    themed = sum(t["size"] for t in themes["themes"])
+    assert sum(1 for r in rows[1:] if r[1]) == themed
+    matrix = list(wb["Tema x grupp"].iter_rows(values_only=True))
+    team_row = next(i for i, r in enumerate(matrix) if r[0] == "team")
+    assert set(matrix[team_row][1:4]) == {"Norrvik", "Sjöholm", "Ekbacka"}
+    first_theme = matrix[team_row + 2]
+    assert first_theme[0] == themes["themes"][0]["label"]
+    assert first_theme[4] == themes["themes"][0]["respondents"]
+
+    png = (demo_run / "out" / "teman.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_export_gate_stops_a_name_in_a_theme_label(demo_copy, capsys):
+    import yaml
+    book = yaml.safe_load((demo_copy / "codebook.yaml").read_text(encoding="utf-8"))
+    book["themes"][0]["label"] = "Tack till Anna Lindberg"
+    (demo_copy / "codebook.yaml").write_text(yaml.safe_dump(book, allow_unicode=True), encoding="utf-8")
+    before = (demo_copy / "out" / "narrativ.docx").read_bytes()
+    with Study(demo_copy) as study:
+        study.themes()
+        study.draft()
+        with pytest.raises(PrivacyError, match=r"tema T\d+ \(NAMN\)"):
+            study.export()
+    assert (demo_copy / "out" / "narrativ.docx").read_bytes() == before      # nothing written
+    assert cli.main(["export", "--study", str(demo_copy)]) == 2
+    assert "Lindberg" not in capsys.readouterr().err
+    assert cli.main(["export", "--study", str(demo_copy), "--allow-identifying"]) == 0
+
+
+def test_seed_001_quotes_become_a_draft(tmp_path):
+    study_dir = tmp_path / "s"
+    study_dir.mkdir()
+    (study_dir / "study.toml").write_text('[themes]\nkinds = ["quote"]\n', encoding="utf-8")
+    assert cli.main(["run", str(SEED_001), "--study", str(study_dir)]) == 0
+    draft = _draft(study_dir)
+    assert draft["paragraphs"][0]["kind"] == "opening" and "30 deltagare" in draft["paragraphs"][0]["text"]
+    assert sum(p["kind"] == "theme" for p in draft["paragraphs"]) >= 3
+    assert (study_dir / "out" / "narrativ.docx").exists()
+
+
+# -- the LLM drafter against a local server that speaks the protocol --------------------------
+
+class _Endpoint:
+    def __init__(self, reply):
+        self.reply = reply
+        self.requests = []
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                endpoint.requests.append((self.path, json.loads(body)))
+                content = endpoint.reply if isinstance(endpoint.reply, bytes) else json.dumps({
+                    "id": "x", "object": "chat.completion", "model": "stub",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": endpoint.reply},
+                                 "finish_reason": "stop"}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _llm_study(demo_copy, reply):
+    endpoint = _Endpoint(reply)
+    study = Study(demo_copy)
+    study.config["draft"].update(llm_url=endpoint.url, llm_model="stub", llm_timeout=10)
+    return study, endpoint
+
+
+def test_llm_draft_is_grounded_and_gets_pseudonymised_text_only(demo_copy):
+    with Study(demo_copy) as s:
+        m = load_material(s.store)
+    t = m.themes[0]
+    sid = t["representative"][0]
+    reply = (f"Många deltagare tar upp {t['label'].lower()}. En skriver: ”{m.segments[sid]['text']}” [{sid}]\n\n"
+             f"Flera beskriver också annat stöd. [{m.themes[1]['representative'][0]}]")
+    study, endpoint = _llm_study(demo_copy, reply)
+    try:
+        draft = study.draft()
+    finally:
+        endpoint.close()
+        study.close()
+    assert draft.drafter == "llm:stub" and len(draft.paragraphs) == 2
+    assert draft.paragraphs[0].segment_ids == [sid]
+    path, payload = endpoint.requests[0]
+    assert path == "/v1/chat/completions" and payload["model"] == "stub"
+    prompt = payload["messages"][1]["content"]
+    assert m.segments[sid]["text"] in prompt
+    for secret in ("Berglund", "070-412", "Lindqvist"):
+        assert secret not in json.dumps(payload, ensure_ascii=False)
+
+
+def test_llm_draft_with_an_invented_quote_is_refused(demo_copy):
+    with Study(demo_copy) as s:
+        sid = load_material(s.store).themes[0]["representative"][0]
+    study, endpoint = _llm_study(demo_copy, f"En deltagare skriver: ”Teamet räddade mitt liv varje dag.” [{sid}]")
+    try:
+        with pytest.raises(DraftError, match="stycke 1 .*citat 1.*ordagrant"):
+            study.draft()
+    finally:
+        endpoint.close()
+        study.close()
+
+
+def test_llm_protocol_errors_are_clear(demo_copy):
+    study, endpoint = _llm_study(demo_copy, b"{not json")
+    try:
+        with pytest.raises(DraftError, match="följer protokollet"):
+            study.draft()
+    finally:
+        endpoint.close()
+    study.config["draft"]["llm_url"] = endpoint.url          # the server is gone now
+    with pytest.raises(DraftError, match="gick inte att nå"):
+        study.draft()
+    study.close()
