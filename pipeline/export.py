@@ -50,7 +50,7 @@ def check_privacy(store, cfg, draft: Draft, m: Material, allow: bool) -> None:
 
 def write_docx(path: Path, draft: Draft, m: Material) -> None:
     import docx
-    from docx.shared import Pt, RGBColor
+    from docx.shared import Cm, Pt, RGBColor
 
     document = docx.Document()
     document.core_properties.title = draft.title
@@ -80,14 +80,21 @@ def write_docx(path: Path, draft: Draft, m: Material) -> None:
     for t, quotes in _appendix(m):
         document.add_heading(f"{t['label']} ({t['respondents']} svarande)", level=3)
         table = document.add_table(rows=1, cols=3)
-        table.style = "Light List Accent 1" if "Light List Accent 1" in [s.name for s in document.styles] else "Table Grid"
+        table.style = "Table Grid"
+        table.autofit = False
+        widths = (Cm(9.0), Cm(4.8), Cm(3.2))
+        for column, width in zip(table.columns, widths):
+            column.width = width                     # the grid (LibreOffice), cells below (Word)
         head = table.rows[0].cells
-        head[0].text, head[1].text, head[2].text = "Citat", "Källa", "Segment"
+        for cell, title, width in zip(head, ("Citat", "Källa", "Segment"), widths):
+            cell.text = ""
+            cell.paragraphs[0].add_run(title).bold = True
+            cell.width = width
         for sid, seg in quotes:
             cells = table.add_row().cells
-            cells[0].text = f"”{seg['text']}”"
-            cells[1].text = _source_text(seg)
-            cells[2].text = sid
+            for cell, text, width, size in zip(cells, (f"”{seg['text']}”", _source_text(seg), sid), widths, (10, 8, 8)):
+                cell.width = width
+                cell.paragraphs[0].add_run(text).font.size = Pt(size)
     document.save(path)
 
 
