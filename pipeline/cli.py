@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     _study_arg(p)
     _draft_args(p)
 
+    p = sub.add_parser("questions", help="answer research questions from the interviews, per stakeholder group")
+    _study_arg(p)
+    p.add_argument("--questions", required=True, type=Path, help="text file, one question per line")
+    p.add_argument("--allow-identifying", action="store_true",
+                   help="write even if the privacy check finds possible personal data")
+
     p = sub.add_parser("export", help="export the last draft again (docx, md, xlsx, png)")
     _study_arg(p)
     p.add_argument("--allow-identifying", action="store_true",
@@ -141,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "delete":
             return _delete(args)
-        if args.command in ("info", "segments", "segment", "embed", "themes", "draft", "export"):
+        if args.command in ("info", "segments", "segment", "embed", "themes", "draft", "export", "questions"):
             study = Study(args.study, create=False)
         else:
             study = Study(args.study)
@@ -166,6 +172,14 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             if args.command == "draft":
                 _draft_and_export(study, args)
+                return 0
+            if args.command == "questions":
+                results = study.questions(args.questions, allow_identifying=args.allow_identifying)
+                for r in results:
+                    n = sum(len(g["passages"]) for g in r["groups"].values())
+                    focus = f" (fokus: {', '.join(r['focus'])})" if r["focus"] else ""
+                    print(f"  {r['question']}{focus}: {n} avsnitt i {len(r['groups'])} grupper")
+                print(f"Resultat: {study.dir / 'out' / 'questions.json'}")
                 return 0
             if args.command == "export":
                 paths = study.export(allow_identifying=args.allow_identifying)

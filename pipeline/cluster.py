@@ -2,7 +2,8 @@
 
 Ward-linkage agglomerative clustering of the (optionally centred) embeddings for every k in a
 range; k is the *smallest* one whose silhouette is within `tolerance` of the best (silhouette
-keeps creeping up with k on small Swedish sets, so the plain maximum over-splits). Large
+keeps creeping up with k on small Swedish sets, so the plain maximum over-splits), and at least
+sqrt(n)/2 (a flat silhouette curve must not collapse the material into two themes). Large
 corpora are clustered on a fixed sample and the rest is assigned to the nearest centroid, so
 memory stays bounded (ward needs n² memory).
 
@@ -36,8 +37,12 @@ class AutoKClusterer:
         self.random_state = random_state
 
     def k_range(self, n: int) -> range:
+        """k from max(k_min, sqrt(n)/2) to min(k_max, 2 sqrt(n), n/3). The floor matters when
+        the silhouette curve is flat (long interview passages: 0.05-0.08 for every k), where its
+        maximum sits at k=2 — two themes that each hold most of the material say nothing."""
         upper = min(self.k_max, int(2 * np.sqrt(n)), max(n // 3, 1))
-        return range(min(self.k_min, upper), upper + 1)
+        lower = max(self.k_min, int(round(np.sqrt(n) / 2)))
+        return range(min(lower, upper), upper + 1)
 
     def fit(self, X: np.ndarray, y=None) -> "AutoKClusterer":
         from sklearn.cluster import AgglomerativeClustering

@@ -66,11 +66,13 @@ def load_material(store: Store) -> Material:
     if not themes:
         raise NarrativError(f"{store.dir}: inga teman ännu; kör 'narrativ themes' först")
     attrs = store.attributes()
+    scores = store.assignments()
     segments = {}
     for g in store.segments():
         segments[g["id"]] = {"text": g["text"], "kind": g["kind"], "respondent": g["respondent"],
                              "attributes": attrs.get(g["document_id"], {}), "source": g["source_name"],
-                             "locator": g["locator"], "document_id": g["document_id"]}
+                             "locator": g["locator"], "document_id": g["document_id"],
+                             "score": scores[g["id"]][1] if g["id"] in scores else None}
     counts = json.loads(store.get_meta("themes_counts") or "{}")
     return Material(themes, segments, counts.get("respondents", 0), counts.get("group_totals", {}))
 
@@ -106,8 +108,12 @@ def _and_list(items: list[str]) -> str:
 
 def quote_of(text: str, max_chars: int) -> str:
     """A verbatim piece of `text` to quote: whole if short, else whole sentences up to the limit
-    (the first sentence if even that is longer)."""
+    (the first sentence if even that is longer). Text after a quotation mark inside the passage
+    is left out, so that quotes never nest."""
     text = text.strip()
+    for mark in "”“\"":
+        if mark in text:
+            text = text[: text.index(mark)].strip()
     if len(text) <= max_chars:
         return text
     sentences = re.findall(r"[^.!?]+[.!?]+", text)

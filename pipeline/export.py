@@ -112,7 +112,7 @@ def write_markdown(path: Path, draft: Draft, m: Material) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def write_xlsx(path: Path, m: Material, group_keys: list[str]) -> None:
+def write_xlsx(path: Path, m: Material, group_keys: list[str], rules=None) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -157,6 +157,23 @@ def write_xlsx(path: Path, m: Material, group_keys: list[str]) -> None:
     for row in ws.iter_rows():
         for cell in row:
             cell.alignment = Alignment(wrap_text=False)
+
+    from .groups import GroupRules
+    from .matrix import framework_matrix
+    groups, rows = framework_matrix(m, rules or GroupRules([]))
+    ws = wb.create_sheet("Ramverksmatris")
+    ws.append(["Tema × grupp: antal svarande/intervjuer, och det starkaste avsnittet i varje cell"])
+    ws["A1"].font = Font(bold=True)
+    ws.append(["tema", "svarande", *[x for g in groups for x in (g, f"{g}: starkaste avsnitt")]])
+    for cell in ws[ws.max_row]:
+        cell.font = Font(bold=True)
+    for r in rows:
+        values = []
+        for g in groups:
+            c = r["cells"].get(g)
+            values += [c["n"] if c else 0, f"[{c['segment_id']}] {c['text']}" if c else ""]
+        ws.append([r["label"], r["respondents"], *values])
+    ws.column_dimensions["A"].width = 40
     wb.save(path)
 
 
@@ -199,7 +216,8 @@ def run(store, cfg: dict, study_dir: Path, draft: Draft, material: Material,
              "png": out / "teman.png"}
     write_docx(paths["docx"], draft, material)
     write_markdown(paths["md"], draft, material)
-    write_xlsx(paths["xlsx"], material, cfg["themes"]["group_by"])
+    from .groups import GroupRules
+    write_xlsx(paths["xlsx"], material, cfg["themes"]["group_by"], GroupRules.from_config(cfg))
     write_chart(paths["png"], material)
     store.log_run("export", "ok", {"files": [p.name for p in paths.values()]})
     return paths

@@ -67,6 +67,22 @@ class Study:
         return export.run(self.store, self.config, self.dir, draft.Draft.from_json(path.read_text(encoding="utf-8")),
                           draft.load_material(self.store), allow_identifying=allow_identifying)
 
+    def questions(self, questions, allow_identifying: bool = False) -> list[dict]:
+        """Answer research questions (a list, or a file with one per line) from the interviews;
+        writes out/questions.json. See pipeline.questions."""
+        from . import questions as q
+        if isinstance(questions, (str, Path)):
+            questions = q.read_questions(questions)
+        return q.run(self.store, self.config, self.dir, list(questions), allow_identifying=allow_identifying)
+
+    def matrix(self, with_passages: bool = True):
+        """The framework matrix (themes × stakeholder groups) as a pandas DataFrame."""
+        from .draft import load_material
+        from .groups import GroupRules
+        from .matrix import as_frame, framework_matrix
+        groups, rows = framework_matrix(load_material(self.store), GroupRules.from_config(self.config))
+        return as_frame(groups, rows, with_passages)
+
     def segments(self, allow_identifying: bool = False) -> list[dict]:
         """Every segment with its trace to the source, through the export gate."""
         records = overview.segment_records(self.store)
