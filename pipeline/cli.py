@@ -17,8 +17,12 @@ def _draft_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--llm-url", help="OpenAI-compatible endpoint on your machine, e.g. http://127.0.0.1:11434/v1 "
                                      "(default: the deterministic drafter)")
     p.add_argument("--llm-model", help="model name at that endpoint")
+    _allow_arg(p)
+
+
+def _allow_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-identifying", action="store_true",
-                   help="export even if the privacy check finds possible personal data")
+                   help="write even if the privacy check finds possible personal data")
 
 
 def _study_arg(p: argparse.ArgumentParser) -> None:
@@ -59,8 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     _study_arg(p)
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     p.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
-    p.add_argument("--allow-identifying", action="store_true",
-                   help="export even if the privacy check finds possible personal data")
+    _allow_arg(p)
 
     p = sub.add_parser("draft", help="draft the narrative from the themes and export docx, md, xlsx and png")
     _study_arg(p)
@@ -69,13 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("questions", help="answer research questions from the interviews, per stakeholder group")
     _study_arg(p)
     p.add_argument("--questions", required=True, type=Path, help="text file, one question per line")
-    p.add_argument("--allow-identifying", action="store_true",
-                   help="write even if the privacy check finds possible personal data")
+    _allow_arg(p)
 
     p = sub.add_parser("export", help="export the last draft again (docx, md, xlsx, png)")
     _study_arg(p)
-    p.add_argument("--allow-identifying", action="store_true",
-                   help="export even if the privacy check finds possible personal data")
+    _allow_arg(p)
 
     p = sub.add_parser("delete", help="delete the study: store, settings, results and pseudonym material")
     _study_arg(p)

@@ -3,7 +3,8 @@
 Ward-linkage agglomerative clustering of the (optionally centred) embeddings for every k in a
 range; k is the *smallest* one whose silhouette is within `tolerance` of the best (silhouette
 keeps creeping up with k on small Swedish sets, so the plain maximum over-splits), and at least
-sqrt(n)/2 (a flat silhouette curve must not collapse the material into two themes). Large
+sqrt(n)/2 when the silhouette curve is flat (it must not collapse the material into two
+themes). Large
 corpora are clustered on a fixed sample and the rest is assigned to the nearest centroid, so
 memory stays bounded (ward needs n² memory).
 
@@ -29,7 +30,8 @@ def centre(X: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
 
 class AutoKClusterer:
     def __init__(self, k_min: int = 2, k_max: int = 30, tolerance: float = 0.03,
-                 max_fit: int = 3000, random_state: int = 0):
+                 max_fit: int = 3000, flat: float = 0.1, random_state: int = 0):
+        self.flat = flat
         self.k_min = k_min
         self.k_max = k_max
         self.tolerance = tolerance
@@ -37,12 +39,15 @@ class AutoKClusterer:
         self.random_state = random_state
 
     def k_range(self, n: int) -> range:
-        """k from max(k_min, sqrt(n)/2) to min(k_max, 2 sqrt(n), n/3). The floor matters when
-        the silhouette curve is flat (long interview passages: 0.05-0.08 for every k), where its
-        maximum sits at k=2 — two themes that each hold most of the material say nothing."""
+        """k from k_min to min(k_max, 2 sqrt(n), n/3)."""
         upper = min(self.k_max, int(2 * np.sqrt(n)), max(n // 3, 1))
-        lower = max(self.k_min, int(round(np.sqrt(n) / 2)))
-        return range(min(lower, upper), upper + 1)
+        return range(min(self.k_min, upper), upper + 1)
+
+    def floor(self, n: int) -> int:
+        """The smallest k allowed when the silhouette curve is flat (best < `flat`): long
+        interview passages score 0.05-0.08 for every k, and the maximum then sits at k=2 —
+        two themes that each hold most of the material say nothing."""
+        return max(self.k_min, int(round(np.sqrt(n) / 2)))
 
     def fit(self, X: np.ndarray, y=None) -> "AutoKClusterer":
         from sklearn.cluster import AgglomerativeClustering
@@ -70,6 +75,9 @@ class AutoKClusterer:
             labels = _cut(tree.children_, len(S), k)
             labelings[k] = labels
             scores[k] = float(silhouette_score(S, labels, metric="cosine"))
+        if max(scores.values()) < self.flat:
+            floor = self.floor(len(S))
+            scores = {k: s for k, s in scores.items() if k >= floor} or scores
         best = max(scores.values())
         k = min(k for k, s in scores.items() if s >= best - self.tolerance * abs(best))
         labels = labelings[k]

@@ -17,7 +17,9 @@ class Span:
 
 
 EUREDACT_KINDS = {
-    "PHONE": "TELEFON", "EMAIL": "E-POST", "POSTAL_CODE": "ADRESS", "ADDRESS": "ADRESS",
+    # a postal code alone is not an address (and "10000" in "(2345 av 10000)" is not one at all);
+    # with a street it is caught by STREET below
+    "PHONE": "TELEFON", "EMAIL": "E-POST", "POSTAL_CODE": None, "ADDRESS": "ADRESS",
     "BANK_ACCOUNT": "KONTO", "CREDIT_CARD": "KONTO", "BIC": None, "IP_ADDRESS": "ID",
     "IPV6_ADDRESS": "ID", "PASSPORT": "ID", "DRIVERS_LICENSE": "ID", "LICENSE_PLATE": "ID",
     "NATIONAL_ID": "PERSONNUMMER", "SSN": "PERSONNUMMER", "TAX_ID": "PERSONNUMMER",

@@ -95,3 +95,11 @@ def study(study_dir):
     from pipeline import Study
     with Study(study_dir) as s:
         yield s
+
+
+def copy_study(source: Path, tmp_path: Path) -> Path:
+    """A copy of a prepared study (with its embedding cache), for a test that edits it."""
+    import shutil
+    target = tmp_path / "studie"
+    shutil.copytree(source, target)
+    return target

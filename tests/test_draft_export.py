@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from conftest import DEMO, SEED_001
+from conftest import DEMO, SEED_001, copy_study
 from pipeline import Study, cli
 from pipeline.draft import DraftError, Paragraph, load_material, prevalence, verify
 from pipeline.gate import PrivacyError
@@ -26,9 +25,7 @@ def demo_run(tmp_path_factory):
 
 @pytest.fixture
 def demo_copy(demo_run, tmp_path):
-    target = tmp_path / "studie"
-    shutil.copytree(demo_run, target)
-    return target
+    return copy_study(demo_run, tmp_path)
 
 
 def _draft(study_dir):
@@ -123,7 +120,7 @@ def test_markdown_xlsx_and_chart(demo_run):
 
     from openpyxl import load_workbook
     wb = load_workbook(demo_run / "out" / "narrativ.xlsx", read_only=True)
-    assert wb.sheetnames == ["Segment", "Teman", "Tema x grupp"]
+    assert wb.sheetnames == ["Segment", "Teman", "Tema x grupp", "Ramverksmatris"]
     rows = list(wb["Segment"].iter_rows(values_only=True))
     header = rows[0]
     assert header[:5] == ("segment_id", "tema_id", "tema", "text", "källa") and "team" in header

