@@ -134,6 +134,21 @@ PERSONAL = [
     ("Handläggaren Karin följde med mig till Försäkringskassan.", "Skicka gärna info till mig på 0734-55 21 09."),
 ]
 TEAMS = ["Norrvik", "Sjöholm", "Ekbacka"]
+# How people actually write: the same thought in slightly different words, with or without a
+# thank-you, sometimes in lower case or without a full stop.
+LEADS = ["Det viktigaste är att ", "Framför allt att ", "Mest av allt att ", "Jag måste säga att ", "Ärligt talat så "]
+TAILS = [" Tack!", " Tack för allt.", " :)", " <3", " Det betyder mycket."]
+
+
+def vary(sentence: str, rng: random.Random) -> str:
+    if sentence.startswith("Jag ") and rng.random() < 0.25:
+        sentence = rng.choice(LEADS) + sentence[0].lower() + sentence[1:]
+    r = rng.random()
+    if r < 0.1:
+        sentence = sentence[0].lower() + sentence[1:]
+    elif r < 0.2:
+        sentence = sentence.rstrip(".")
+    return sentence
 
 
 def make_answers(rng: random.Random, n: int = 180) -> list[dict]:
@@ -155,17 +170,19 @@ def make_answers(rng: random.Random, n: int = 180) -> list[dict]:
                 sentences = [rng.choice(GOOD[t]) for t in picked]
                 if k == 3:
                     sentences.append(rng.choice(GOOD[picked[0]]))
-                sentences = list(dict.fromkeys(sentences))
+                sentences = [vary(x, rng) for x in dict.fromkeys(sentences)]
                 if form == "avslut" and rng.random() < 0.5:
                     sentences.append(rng.choice(AVSLUT_OUTCOME))
                 good = " ".join(sentences)
+                if rng.random() < 0.15:
+                    good += rng.choice(TAILS)
             r = rng.random()
             if r < 0.35:
                 better = rng.choice(NOTHING)
             elif r < 0.45:
                 better = None
             else:
-                better = " ".join(rng.sample(WISHES, k=rng.choice([1, 1, 2])))
+                better = " ".join(vary(x, rng) for x in rng.sample(WISHES, k=rng.choice([1, 1, 2])))
         rows.append({
             "Löpnummer": 1001 + i,
             "Team": team,

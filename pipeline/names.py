@@ -190,8 +190,8 @@ class NameDetector:
             elif self._base(w, self.first):
                 base = self._base(w, self.first)
                 flags[i] = not initial or evidence or not (self.ambiguous(w) or self.ambiguous(base))
-            elif after_role and not initial:
-                flags[i] = True
+            elif after_role and not initial and not self.ambiguous(w):
+                flags[i] = True          # "kurator Zorbaxa"; not "handläggare Framför allt" (a lost full stop)
             elif i > 0 and flags[i - 1] and prev is not None and (self._base(w, self.last) or not self.ambiguous(w)):
                 flags[i] = True          # surname after a first name
             elif self._base(w, self.last) and not initial and not self.ambiguous(w):

@@ -15,15 +15,15 @@ def test_run_info_and_segments_on_demo(capsys, tmp_path):
     study = tmp_path / "demo"
     assert cli.main(["run", str(DEMO), "--study", str(study)]) == 0
     out = capsys.readouterr().out
-    assert "enkatsvar_2025.xlsx: inläst, 340 dokument" in out
+    assert "enkatsvar_2025.xlsx: inläst, 345 dokument" in out
     assert (study / "store.sqlite").exists() and (study / "study.toml").exists()
 
     assert cli.main(["info", "--study", str(study), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["documents"]["by_kind"] == {"answer": 340, "interview": 5}
+    assert info["documents"]["by_kind"] == {"answer": 345, "interview": 5}
     assert info["respondents"] == 185
     assert info["interviews"] == {"total": 5, "participant": 2, "interviewees": 5, "dated": 5}
-    assert info["attributes"]["team"] == {"Sjöholm": 116, "Ekbacka": 114, "Norrvik": 110}
+    assert info["attributes"]["team"] == {"Norrvik": 116, "Ekbacka": 115, "Sjöholm": 114}
 
     assert cli.main(["info", "--study", str(study)]) == 0
     text = capsys.readouterr().out
