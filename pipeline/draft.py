@@ -248,11 +248,13 @@ class TemplateDrafter:
             if wishes:
                 opener = "Samtidigt finns önskemål" if nothing else "Deltagarna har också önskemål"
                 sentences.append(f"{opener}: " + _and_list([f"{_label(t)} ({t['respondents']})" for t in wishes]) + ".")
-                for t in wishes[:2]:
+                for k, t in enumerate(wishes[:2]):
                     quotes = self._quotes(t, m, 1)
                     if quotes:
                         sid, q, seg = quotes[0]
-                        sentences.append(_pick(["{Voice} skriver: ”{q}”", "”{qc}”, skriver {voice}."], t["id"] + "w")
+                        forms = (["{Voice} skriver: ”{q}”", "”{qc}”, skriver {voice}."] if k == 0
+                                 else ["En annan skriver: ”{q}”", "Någon annan skriver: ”{q}”"])
+                        sentences.append(_pick(forms, t["id"] + "w")
                                          .format(Voice=_cap(_voice(seg)), voice=_voice(seg), q=q, qc=q.rstrip(".")))
                         cited.append(sid)
             d.paragraphs.append(Paragraph("wishes", " ".join(sentences), cited))
