@@ -104,11 +104,25 @@ def keywords(texts: list[str], labels: list[int], embeddings: np.ndarray, extra_
     except ValueError:            # vocabulary empty (e.g. only stop words): no keywords
         return {label: [] for label in set(labels)}
     tokenizer = model.vectorizer_model.tokenizer
+    # a keyword must occur in more than one distinct answer of the theme (c-TF-IDF alone lets
+    # one repeated sentence supply all the words)
+    texts_of: dict[int, set[str]] = {}
+    for text, label in zip(texts, labels):
+        texts_of.setdefault(label, set()).add(" ".join(text.lower().split()))
     out: dict[int, list[str]] = {}
     for label in sorted(set(labels)):
         topics = Counter(t for t, l in zip(model.topics_, labels) if l == label)
         topic = topics.most_common(1)[0][0]
-        words = [tokenizer.display(w) for w, score in (model.get_topic(topic) or []) if w and score > 0]
+        distinct = texts_of[label]
+        keys_per_text = [set(tokenizer(t)) for t in distinct]
+        need = 2 if len(distinct) >= 4 else 1
+        words = []
+        for key, score in (model.get_topic(topic) or []):
+            if not key or score <= 0:
+                continue
+            parts = key.split()
+            if sum(all(p in keys for p in parts) for keys in keys_per_text) >= need:
+                words.append(tokenizer.display(key))
         out[label] = list(dict.fromkeys(words))
     return out
 
