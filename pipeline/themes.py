@@ -73,6 +73,39 @@ class ThemeResult:
     inductive_k: int | None
 
 
+def _group_counts(indices, units: Units, keys: list[str]) -> dict[str, dict[str, int]]:
+    """Respondents per attribute value: {key: {value: respondents}}."""
+    counts: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    for i in indices:
+        for key in keys:
+            if key in units.attributes[i]:
+                counts[key][units.attributes[i][key]].add(units.respondents[i])
+    return {k: {v: len(r) for v, r in sorted(vals.items())} for k, vals in counts.items()}
+
+
+def _updated_codebook(book: cb.Codebook, final: dict[str, str], defs: list[tuple[str, cb.CodebookTheme]],
+                      themes: list[dict]) -> cb.Codebook:
+    """The codebook to write back: every live or excluded theme with the user's fields kept,
+    merged themes gone (recorded as merged_from), counts and keywords for information."""
+    merged: dict[str, list[str]] = defaultdict(list)
+    for t in book.themes:
+        if t.merge_into:
+            merged[final[t.id]].append(t.id)
+    by_id = {th["id"]: th for th in themes}
+    new_book = cb.Codebook(moves=book.moves, exclude_segments=book.exclude_segments)
+    for tid, d in defs:
+        th = by_id.get(tid)
+        if th is None and not d.exclude and not d.examples:
+            continue                               # an inductive theme that lost all members
+        info = {"keywords": th["keywords"][:8], "size": th["size"], "respondents": th["respondents"]} if th else {}
+        if merged.get(tid):
+            info["merged_from"] = merged[tid]
+        new_book.themes.append(cb.CodebookTheme(
+            id=tid, label=th["label"] if th else d.label, description=d.description, examples=d.examples,
+            pinned=list(d.pinned), exclude=d.exclude, source=d.source, info=info))
+    return new_book
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(v)
     return v / n if n > 0 else v
@@ -237,11 +270,7 @@ def run(store: Store, cfg: dict, study_dir: Path, rediscover: bool = False, embe
                                C[labelled], tcfg["stop_words"], embedder)
     total_resp = len(set(units.respondents))
     group_keys = tcfg["group_by"]
-    group_totals: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-    for i in range(n):
-        for key in group_keys:
-            if key in units.attributes[i]:
-                group_totals[key][units.attributes[i][key]].add(units.respondents[i])
+    group_totals = _group_counts(range(n), units, group_keys)
 
     themes = []
     for t in live:
@@ -253,14 +282,7 @@ def run(store: Store, cfg: dict, study_dir: Path, rediscover: bool = False, embe
         pinned = [index[s] for s in d.pinned if s in index]
         reps = represent.representatives(idx, scores, X, units.texts, units.respondents,
                                          tcfg["representatives"], pinned)
-        groups: dict[str, dict[str, int]] = {}
-        for key in group_keys:
-            counter: dict[str, set] = defaultdict(set)
-            for i in idx:
-                if key in units.attributes[i]:
-                    counter[units.attributes[i][key]].add(units.respondents[i])
-            if counter:
-                groups[key] = {v: len(r) for v, r in sorted(counter.items())}
+        groups = _group_counts(idx, units, group_keys)
         resp = {units.respondents[i] for i in idx}
         themes.append({
             "id": t,
@@ -290,8 +312,7 @@ def run(store: Store, cfg: dict, study_dir: Path, rediscover: bool = False, embe
                            "segment_ids": [x["segment_id"] for x in th["segments"]]} for th in themes], rows)
     store.set_meta("themes_counts", json.dumps({
         "segments": n, "respondents": total_resp, "unassigned": len(unassigned), "excluded": len(excluded),
-        "group_totals": {k: {v: len(r) for v, r in sorted(vals.items())} for k, vals in group_totals.items()}},
-        ensure_ascii=False))
+        "group_totals": group_totals}, ensure_ascii=False))
     out_dir = Path(study_dir) / "out"
     out_dir.mkdir(exist_ok=True)
     payload = {
@@ -301,7 +322,7 @@ def run(store: Store, cfg: dict, study_dir: Path, rediscover: bool = False, embe
         "counts": {"segments": n, "respondents": total_resp, "themes": len(themes),
                    "unassigned": len(unassigned), "excluded": len(excluded), "newly_embedded": n_new,
                    "inductive_k": inductive_k},
-        "group_totals": {k: {v: len(r) for v, r in sorted(vals.items())} for k, vals in group_totals.items()},
+        "group_totals": group_totals,
         "settings": {"embedding_model": embedder.model_id, **{k: tcfg[k] for k in
                      ("min_theme_size", "max_themes", "silhouette_tolerance", "assign_threshold")}},
     }
@@ -309,24 +330,7 @@ def run(store: Store, cfg: dict, study_dir: Path, rediscover: bool = False, embe
     tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     tmp.replace(out_dir / "themes.json")
 
-    merged: dict[str, list[str]] = defaultdict(list)
-    for t in book.themes:
-        if t.merge_into:
-            merged[final[t.id]].append(t.id)
-    by_id = {th["id"]: th for th in themes}
-    new_book = cb.Codebook(moves=book.moves, exclude_segments=book.exclude_segments)
-    for tid, d in list(defs.items()) + list(new_defs.items()):
-        th = by_id.get(tid)
-        if th is None and not d.exclude and not d.examples:
-            continue                               # an inductive theme that lost all members
-        info = {}
-        if th:
-            info = {"keywords": th["keywords"][:8], "size": th["size"], "respondents": th["respondents"]}
-        if merged.get(tid):
-            info["merged_from"] = merged[tid]
-        new_book.themes.append(cb.CodebookTheme(
-            id=tid, label=th["label"] if th else d.label, description=d.description, examples=d.examples,
-            pinned=[s for s in d.pinned], exclude=d.exclude, source=d.source, info=info))
+    new_book = _updated_codebook(book, final, list(defs.items()) + list(new_defs.items()), themes)
     cb.save(book_path, new_book)
     store.log_run("themes", "ok", {"segments": n, "themes": len(themes), "unassigned": len(unassigned),
                                    "newly_embedded": n_new, "inductive_k": inductive_k}, started=started)
