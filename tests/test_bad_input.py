@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from conftest import DEMO, SEED_001
-from files import make_xlsx
+from files import make_pdf, make_xlsx
 from pipeline import Study, cli
 from pipeline.documents import Document
 
@@ -30,6 +30,7 @@ def _write_bad_files(folder):
     (folder / "fel_kodning.txt").write_bytes(b"Hej \x81\x8d\x8f\x90\x9d d\xe5")
     (folder / "trasig.xlsx").write_bytes(b"not an excel file")
     make_xlsx(folder / "siffror.xlsx", ["Team", "Poäng", "År"], [["A", 3, 2025], ["B", 4, 2025]])
+    (folder / "inskannad.pdf").write_bytes(make_pdf([[], []]))       # pages without a text layer
 
 
 EXPECTED = {
@@ -41,6 +42,7 @@ EXPECTED = {
     "fel_kodning.txt": "okänd teckenkodning",
     "trasig.xlsx": "inte en läsbar Excel-fil",
     "siffror.xlsx": "inga fritextkolumner",
+    "inskannad.pdf": "inget textlager",
 }
 
 
