@@ -106,6 +106,28 @@ def _updated_codebook(book: cb.Codebook, final: dict[str, str], defs: list[tuple
     return new_book
 
 
+def _cluster(indices: list[int], units: Units, C: np.ndarray, embedder, tcfg: dict, k_max: int, new_theme) -> int:
+    """Cluster `indices` (BERTopic with our automatic-k clusterer on the precomputed, centred
+    embeddings) and make a new theme of each cluster. Identical texts ("Inget, allt har varit
+    bra.") are clustered once: repeats would pull the silhouette towards one cluster per
+    repeated sentence. Returns k."""
+    key = lambda i: " ".join(units.texts[i].lower().split())   # noqa: E731
+    first_of: dict[str, int] = {}
+    for i in indices:
+        first_of.setdefault(key(i), i)
+    unique = sorted(first_of.values())
+    clusterer = AutoKClusterer(k_max=k_max, tolerance=tcfg["silhouette_tolerance"], max_fit=tcfg["max_cluster_sample"])
+    model = represent.bertopic_model(clusterer, tcfg["stop_words"], len(unique), embedder)
+    topics, _ = model.fit_transform([units.texts[i] for i in unique], embeddings=C[unique])
+    topic_of = {key(i): t for i, t in zip(unique, topics)}
+    groups = defaultdict(list)
+    for i in indices:
+        groups[topic_of[key(i)]].append(i)
+    for topic in sorted(groups, key=lambda t: (-len(groups[t]), min(groups[t]))):
+        new_theme(groups[topic], "cluster")
+    return clusterer.k_
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(v)
     return v / n if n > 0 else v
@@ -218,46 +240,43 @@ def run(store: Store, cfg: dict, study_dir: Path, rediscover: bool = False, embe
                     new_theme([m for m, l in zip(members, labels) if l == c], "split")
                 del defs[tid]
 
-    # 4. inductive themes from what is left
+    # 4. inductive themes from what is left; answers to different survey questions ("Vad har
+    #    varit bra?" / "Vad kunde bli bättre?") are clustered apart, so praise and wishes do not
+    #    end up in one theme
     left = [i for i in range(n) if assigned[i] is None]
+    parts: dict[str, list[int]] = defaultdict(list)
+    for i in left:
+        parts[units.attributes[i].get("question", "") if tcfg["separate_questions"] else ""].append(i)
     inductive_k = None
-    if len(set(units.respondents[i] for i in left)) >= 2 * min_size:
-        # identical texts ("Inget, allt har varit bra.") are clustered once: repeats would
-        # otherwise pull the silhouette towards one cluster per repeated sentence
-        first_of: dict[str, int] = {}
-        for i in left:
-            first_of.setdefault(" ".join(units.texts[i].lower().split()), i)
-        unique = sorted(first_of.values())
-        clusterer = AutoKClusterer(k_max=tcfg["max_themes"], tolerance=tcfg["silhouette_tolerance"],
-                                   max_fit=tcfg["max_cluster_sample"])
-        model = represent.bertopic_model(clusterer, tcfg["stop_words"], len(unique), embedder)
-        topics, _ = model.fit_transform([units.texts[i] for i in unique], embeddings=C[unique])
-        inductive_k = clusterer.k_
-        topic_of = {" ".join(units.texts[i].lower().split()): t for i, t in zip(unique, topics)}
-        groups = defaultdict(list)
-        for i in left:
-            groups[topic_of[" ".join(units.texts[i].lower().split())]].append(i)
-        for topic in sorted(groups, key=lambda t: (-len(groups[t]), min(groups[t]))):
-            new_theme(groups[topic], "cluster")
+    skipped: list[int] = []
+    for part_key in sorted(parts):
+        part = parts[part_key]
+        if len(set(units.respondents[i] for i in part)) < 2 * min_size:
+            skipped += part
+            continue
+        k_max = max(3, round(tcfg["max_themes"] * len(part) / len(left)))
+        k = _cluster(part, units, C, embedder, tcfg, k_max, new_theme)
+        inductive_k = (inductive_k or 0) + k
 
-    # 5. fold themes that are too small (in respondents) into the nearest theme, or unassign
+    # 5. fold themes that are too small (in respondents), and segments of parts too small to
+    #    cluster, into the nearest theme when close enough; otherwise they stay unassigned
     def respondents_of(tid):
         return {units.respondents[i] for i in range(n) if assigned[i] == tid}
 
     small = [tid for tid in new_defs if len(respondents_of(tid)) < min_size]
-    if small:
-        keep_ids = [t for t in list(defs) + list(new_defs) if t not in small and not (t in defs and defs[t].exclude)]
-        for tid in small:
-            del new_defs[tid]
+    to_fold = [i for i in range(n) if assigned[i] in small] + skipped
+    for tid in small:
+        del new_defs[tid]
+    if to_fold:
+        keep_ids = [t for t in list(defs) + list(new_defs) if not (t in defs and defs[t].exclude)]
         cents = {t: _unit(C[[i for i in range(n) if assigned[i] == t]].mean(axis=0)) for t in keep_ids
                  if any(a == t for a in assigned)}
-        for i in range(n):
-            if assigned[i] in small:
-                best = max(cents, key=lambda t: float(C[i] @ cents[t]), default=None)
-                if best is not None and float(C[i] @ cents[best]) >= threshold:
-                    put(i, best, "folded")
-                else:
-                    put(i, None, "")
+        for i in to_fold:
+            best = max(cents, key=lambda t: float(C[i] @ cents[t]), default=None)
+            if best is not None and float(C[i] @ cents[best]) >= threshold:
+                put(i, best, "folded")
+            else:
+                put(i, None, "")
 
     # 6. representation
     all_defs = {**defs, **new_defs}
