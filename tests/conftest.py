@@ -103,3 +103,12 @@ def copy_study(source: Path, tmp_path: Path) -> Path:
     target = tmp_path / "studie"
     shutil.copytree(source, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The demo corpus through the whole job once (`narrativ run`): tests copy it to edit it."""
+    from pipeline import cli
+    path = tmp_path_factory.mktemp("demo") / "studie"
+    assert cli.main(["run", str(DEMO), "--study", str(path)]) == 0
+    return path

