@@ -25,8 +25,11 @@ def _allow_arg(p: argparse.ArgumentParser) -> None:
                    help="write even if the privacy check finds possible personal data")
 
 
-def _study_arg(p: argparse.ArgumentParser) -> None:
+def _command(sub, name: str, text: str) -> argparse.ArgumentParser:
+    """A sub-command; every one works on a study folder."""
+    p = sub.add_parser(name, help=text)
     p.add_argument("--study", required=True, type=Path, help="study folder (created if missing)")
+    return p
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,52 +37,42 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     for name, text in (("ingest", "read, pseudonymise and segment source files (txt, md, docx, pdf, xlsx, csv)"),
-                       ("run", "the whole job on SOURCES (so far: ingest + pseudonymise + segment + themes)")):
-        p = sub.add_parser(name, help=text)
+                       ("run", "the whole job on SOURCES: ingest, pseudonymise, segment, themes, draft, export")):
+        p = _command(sub, name, text)
         p.add_argument("sources", nargs="+", help="files or folders")
-        _study_arg(p)
         p.add_argument("--keep-key", type=Path, metavar="FILE",
                        help="keep placeholder -> original in FILE (outside the study folder, owner-only; "
                             "never exported). Default: no key is kept")
         if name == "run":
             _draft_args(p)
 
-    p = sub.add_parser("segment", help="re-segment every stored document (after changing [segment] settings)")
-    _study_arg(p)
+    _command(sub, "segment", "re-segment every stored document (after changing [segment] settings)")
 
-    p = sub.add_parser("embed", help="embed all segments (cached; themes does this too)")
-    _study_arg(p)
+    _command(sub, "embed", "embed all segments (cached; themes does this too)")
 
-    p = sub.add_parser("themes", help="find themes (codebook + new), write out/themes.json and codebook.yaml")
-    _study_arg(p)
+    p = _command(sub, "themes", "find themes (codebook + new), write out/themes.json and codebook.yaml")
     p.add_argument("--rediscover", action="store_true",
                    help="forget the inductive themes of earlier runs (codebook themes with examples stay)")
 
-    p = sub.add_parser("info", help="what the study holds")
-    _study_arg(p)
+    p = _command(sub, "info", "what the study holds")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = sub.add_parser("segments", help="every segment with text, source, offsets and attributes")
-    _study_arg(p)
+    p = _command(sub, "segments", "every segment with text, source, offsets and attributes")
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     p.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
     _allow_arg(p)
 
-    p = sub.add_parser("draft", help="draft the narrative from the themes and export docx, md, xlsx and png")
-    _study_arg(p)
+    p = _command(sub, "draft", "draft the narrative from the themes and export docx, md, xlsx and png")
     _draft_args(p)
 
-    p = sub.add_parser("questions", help="answer research questions from the interviews, per stakeholder group")
-    _study_arg(p)
+    p = _command(sub, "questions", "answer research questions from the interviews, per stakeholder group")
     p.add_argument("--questions", required=True, type=Path, help="text file, one question per line")
     _allow_arg(p)
 
-    p = sub.add_parser("export", help="export the last draft again (docx, md, xlsx, png)")
-    _study_arg(p)
+    p = _command(sub, "export", "export the last draft again (docx, md, xlsx, png)")
     _allow_arg(p)
 
-    p = sub.add_parser("delete", help="delete the study: store, settings, results and pseudonym material")
-    _study_arg(p)
+    p = _command(sub, "delete", "delete the study: store, settings, results and pseudonym material")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 

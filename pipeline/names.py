@@ -25,7 +25,6 @@ from .identifiers import Span
 TOKEN = re.compile(r"[A-Za-zÅÄÖåäöÉéÜüØøÆæ][\wÅÄÖåäöÉé'’]*(?:-[\wÅÄÖåäöÉé]+)*")
 CAPITALISED = re.compile(r"^[A-ZÅÄÖÉÜØÆ][a-zåäöéüøæ'’]+(?:-[A-ZÅÄÖa-zåäö][a-zåäöéüøæ]+)*$")
 SENTENCE_END = re.compile(r"(^|[.!?:;•\n\t|\"”“*>\-–(]|\[|\d\.)\s*$")
-PLACEHOLDER = re.compile(r"\[[A-ZÅÄÖ-]+ \d+\]")
 
 
 @lru_cache(maxsize=4)

@@ -5,15 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections import Counter, defaultdict
 
-from .pseudonymise import source_offset
+from .pseudonymise import PLACEHOLDER, source_offset
 from .store import Store
 
 MAX_VALUES_SHOWN = 30
 MAX_REVIEW = 40
-PLACEHOLDER = re.compile(r"\[([A-ZÅÄÖ-]+) (\d+)\]")
 
 
 def privacy_review(store: Store, cfg: dict) -> dict:

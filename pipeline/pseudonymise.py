@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ from .identifiers import Span
 from .names import NameDetector
 
 SALT_FILE = ".pseudonym-salt"
+# What a placeholder looks like: "[NAMN 3]", "[TELEFON 1]" (kind, number).
+PLACEHOLDER = re.compile(r"\[([A-ZÅÄÖ-]+) (\d+)\]")
 # Attribute values that name organisations or places, never persons: kept in the text too.
 KEEP_ATTRIBUTES = ("team", "site", "organisation")
 

@@ -8,7 +8,8 @@ from functools import lru_cache
 
 import numpy as np
 
-PLACEHOLDER = re.compile(r"\[[A-ZÅÄÖ-]+ \d+\]s?")
+from .pseudonymise import PLACEHOLDER
+
 WORD = re.compile(r"^[a-zåäöéü][a-zåäöéü-]*[a-zåäöéü]$")
 
 

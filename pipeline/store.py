@@ -266,10 +266,6 @@ class Store:
             " JOIN sources s ON s.id = d.source_id ORDER BY s.id, d.seq, g.seq"
         ).fetchall()
 
-    def set_meta(self, key: str, value: str) -> None:
-        with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
     def get_meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row["value"] if row else None
@@ -294,10 +290,14 @@ class Store:
                              [(model_id, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items])
 
     # -- themes -------------------------------------------------------------------------------
-    def replace_themes(self, themes: list[dict], assignments: list[tuple[str, str, float, str]]) -> None:
-        """The latest theme run: themes (dicts with id, label, ...) and (segment, theme, score,
-        how) rows; one transaction."""
+    def replace_themes(self, themes: list[dict], assignments: list[tuple[str, str, float, str]],
+                       counts: dict | None = None) -> None:
+        """The latest theme run: themes (dicts with id, label, ...), (segment, theme, score, how)
+        rows and the run's counts (meta 'themes_counts'); one transaction."""
         with self.transaction() as conn:
+            if counts is not None:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('themes_counts', ?)",
+                             (json.dumps(counts, ensure_ascii=False),))
             conn.execute("DELETE FROM assignments")
             conn.execute("DELETE FROM themes")
             conn.executemany("INSERT INTO themes (id, seq, label, data) VALUES (?,?,?,?)",

@@ -328,10 +328,9 @@ def run(store: Store, cfg: dict, study_dir: Path, rediscover: bool = False, embe
     rows = [(units.ids[i], assigned[i], float(C[i] @ centroids[assigned[i]]) if assigned[i] in centroids else None, how[i])
             for i in range(n) if assigned[i] is not None]
     store.replace_themes([{**{k: v for k, v in th.items() if k != "segments"},
-                           "segment_ids": [x["segment_id"] for x in th["segments"]]} for th in themes], rows)
-    store.set_meta("themes_counts", json.dumps({
-        "segments": n, "respondents": total_resp, "unassigned": len(unassigned), "excluded": len(excluded),
-        "group_totals": group_totals}, ensure_ascii=False))
+                           "segment_ids": [x["segment_id"] for x in th["segments"]]} for th in themes], rows,
+                         counts={"segments": n, "respondents": total_resp, "unassigned": len(unassigned),
+                                 "excluded": len(excluded), "group_totals": group_totals})
     out_dir = Path(study_dir) / "out"
     out_dir.mkdir(exist_ok=True)
     payload = {

@@ -97,11 +97,12 @@ def study(study_dir):
         yield s
 
 
-def copy_study(source: Path, tmp_path: Path) -> Path:
-    """A copy of a prepared study (with its embedding cache), for a test that edits it."""
+@pytest.fixture
+def demo_copy(demo_run, tmp_path):
+    """A copy of the run demo study (with its embedding cache), for a test that edits it."""
     import shutil
     target = tmp_path / "studie"
-    shutil.copytree(source, target)
+    shutil.copytree(demo_run, target)
     return target
 
 

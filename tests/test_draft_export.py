@@ -9,17 +9,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from conftest import SEED_001, copy_study
+from conftest import SEED_001
 from pipeline import Study, cli
 from pipeline.draft import DraftError, Paragraph, load_material, prevalence, verify
 from pipeline.gate import PrivacyError
 
 QUOTE = re.compile(r"”([^”]+)”")
-
-
-@pytest.fixture
-def demo_copy(demo_run, tmp_path):
-    return copy_study(demo_run, tmp_path)
 
 
 def _draft(study_dir):

