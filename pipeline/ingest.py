@@ -111,8 +111,8 @@ def run(paths: list[str | Path], store: Store, cfg: dict, key_file: str | Path |
         rows = pseudonymiser.take_new_rows() if pseudonymiser else []
         added, replaced = store.add_source(str(path.resolve()), sha, reader, n_chars, docs,
                                            settings_digest=digest, pseudonyms=rows)
-        new_docs += [f"{sha[:8]}.{i}" for i in range(1, added + 1)]
-        result.files.append(FileResult(str(path), "replaced" if replaced else "added", added,
+        new_docs += added
+        result.files.append(FileResult(str(path), "replaced" if replaced else "added", len(added),
                                        replaced=counts))
     if pseudonymiser:
         pseudonymiser.write_key()

@@ -148,9 +148,8 @@ class NameDetector:
 
     # -- word classes -------------------------------------------------------------------------
     def vetoed(self, word: str) -> bool:
-        base = word.rstrip("s") if word.endswith("s") and word[:-1] in self._keep else word
-        return (base in self._keep or word in self._keep
-                or bool(self._org_re and self._org_re.search(word) and word.lower() not in {"man"}))
+        genitive = word.endswith("s") and word[:-1] in self._keep        # "Surahammars"
+        return word in self._keep or genitive or bool(self._org_re and self._org_re.search(word))
 
     def ambiguous(self, word: str) -> bool:
         """The name is also a Swedish word."""

@@ -180,12 +180,12 @@ class Store:
 
     def add_source(self, path: str, sha256: str, reader: str, n_chars: int | None,
                    documents: list[Document], settings_digest: str = "",
-                   pseudonyms: list[tuple[str, str, str]] = ()) -> tuple[int, int]:
+                   pseudonyms: list[tuple[str, str, str]] = ()) -> tuple[list[str], int]:
         """Store one source, its documents and new pseudonym digests in one transaction.
 
         An earlier version of the same path, or the same content read with other settings, is
         replaced (its documents and everything derived from them go with it).
-        Returns (documents added, documents replaced).
+        Returns (ids of the documents added, number of documents replaced).
         """
         name = Path(path).name
         with self.transaction() as conn:
@@ -205,8 +205,10 @@ class Store:
             )
             source_id = cur.lastrowid
             prefix = sha256[:8]
+            ids = []
             for seq, doc in enumerate(documents, start=1):
                 doc_id = f"{prefix}.{seq}"
+                ids.append(doc_id)
                 conn.execute(
                     "INSERT INTO documents (id, source_id, seq, kind, title, text, src_start, src_end,"
                     " locator, respondent, offset_map) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -218,7 +220,7 @@ class Store:
                     "INSERT INTO doc_attributes (document_id, key, value) VALUES (?,?,?)",
                     [(doc_id, k, str(v)) for k, v in sorted(doc.attributes.items()) if v not in (None, "")],
                 )
-        return len(documents), replaced
+        return ids, replaced
 
     def pseudonyms(self) -> list[sqlite3.Row]:
         return self.conn.execute("SELECT digest, placeholder, kind FROM pseudonyms").fetchall()
