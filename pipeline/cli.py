@@ -97,9 +97,11 @@ def _report_themes(result, study_dir: Path) -> None:
           f"(nyberäknade embeddings: {result.embedded})")
     if result.inductive_k is not None:
         print(f"Nya teman föreslogs med automatiskt valt antal kluster: {result.inductive_k}")
+    tags = {"new": "  (nytt tema: inget begrepp passar)", "codebook": "  (kodbok)", "concept": ""}
     for th in result.themes:
-        tag = "" if th["source"] == "codebook" else "  (nytt tema)" if th["source"] == "inductive" else ""
-        print(f"  {th['id']:>6}  {th['respondents']:>4} svarande ({th['share']:.0%})  {th['label']}{tag}")
+        print(f"  {th.id:>6}  {th.respondents:>4} svarande ({th.share:.0%})  {th.label}{tags.get(th.kind, '')}")
+    for line in result.stale:
+        print(f"  Obs! {line}: flytten/fästningen gäller inte längre", file=sys.stderr)
     print(f"Utan tema: {len(result.unassigned)} segment" + (f"; uteslutna: {len(result.excluded)}" if result.excluded else ""))
     print(f"Resultat: {study_dir / 'out' / 'themes.json'}; redigera teman i {study_dir / 'codebook.yaml'}")
 

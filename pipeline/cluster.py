@@ -17,15 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .vectors import centre, unit_rows  # noqa: F401  (centre: re-exported for callers)
 
-def centre(X: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
-    """Subtract the corpus mean and renormalise: e5 cosines are compressed (random pairs ~0.84),
-    centring spreads them out."""
-    mean = X.mean(axis=0) if mean is None else mean
-    C = X - mean
-    norms = np.linalg.norm(C, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return C / norms
+
 
 
 class AutoKClusterer:
@@ -50,7 +44,7 @@ class AutoKClusterer:
         return max(self.k_min, int(round(np.sqrt(n) / 2)))
 
     def fit(self, X: np.ndarray, y=None) -> "AutoKClusterer":
-        from sklearn.cluster import AgglomerativeClustering
+        from scipy.cluster.hierarchy import fcluster, linkage
         from sklearn.metrics import silhouette_score
 
         X = np.asarray(X, dtype=np.float64)
@@ -66,13 +60,12 @@ class AutoKClusterer:
         else:
             sample = np.arange(n)
         S = X[sample]
-        tree = AgglomerativeClustering(n_clusters=None, distance_threshold=0, linkage="ward",
-                                       compute_full_tree=True).fit(S)
+        tree = linkage(S, method="ward")
         scores, labelings = {}, {}
         for k in self.k_range(len(S)):
             if k < 2:
                 continue
-            labels = _cut(tree.children_, len(S), k)
+            labels = _numbered(fcluster(tree, t=k, criterion="maxclust"))
             labelings[k] = labels
             scores[k] = float(silhouette_score(S, labels, metric="cosine"))
         if max(scores.values()) < self.flat:
@@ -92,28 +85,14 @@ class AutoKClusterer:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
-        C = self.centroids_ / np.maximum(np.linalg.norm(self.centroids_, axis=1, keepdims=True), 1e-12)
-        Xn = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-        return np.argmax(Xn @ C.T, axis=1)
+        return np.argmax(unit_rows(X) @ unit_rows(self.centroids_).T, axis=1)
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         return self.fit(X).labels_
 
 
-def _cut(children: np.ndarray, n: int, k: int) -> np.ndarray:
-    """Labels 0..k-1 from a full merge tree cut into k clusters (numbered by first member)."""
-    parent = np.arange(2 * n - 1)
-    # apply the first n-k merges
-    for i, (a, b) in enumerate(children[: n - k]):
-        parent[a] = parent[b] = n + i
-
-    def root(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    roots = np.array([root(i) for i in range(n)])
-    _, first = np.unique(roots, return_index=True)
-    order = {r: c for c, r in enumerate(roots[np.sort(first)])}
-    return np.array([order[r] for r in roots])
+def _numbered(labels: np.ndarray) -> np.ndarray:
+    """fcluster's labels renumbered 0..k-1 in order of each cluster's first member."""
+    _, first = np.unique(labels, return_index=True)
+    order = {labels[i]: c for c, i in enumerate(sorted(first))}
+    return np.array([order[x] for x in labels])

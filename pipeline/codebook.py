@@ -31,7 +31,8 @@ HEADER = """\
 #   drop a theme: `exclude: true`             move a segment: `moves: {<segment id>: <theme id>}`
 #   leave a segment out: add it to `exclude_segments`
 #   add a theme of your own: a new entry with id, label, description and `examples`
-# keywords, size, respondents and source are written by narrativ for information.
+# keywords, size, respondents, source, kind, concept and auto_label are written by narrativ for
+# information; a label that still equals auto_label is narrativ's own and may be renamed by it.
 """
 USER_KEYS = ("id", "label", "description", "examples", "pinned", "merge_into", "split", "exclude")
 
@@ -48,6 +49,12 @@ class CodebookTheme:
     exclude: bool = False
     source: str = "codebook"
     info: dict = field(default_factory=dict)       # keywords, size, respondents (written by us)
+    auto_label: str | None = None                  # the label narrativ gave it (None: never named by us)
+
+    @property
+    def user_label(self) -> str:
+        """The label if a person chose it (or it is a codebook theme's own), else ""."""
+        return "" if not self.label or self.label == self.auto_label else self.label
 
 
 @dataclass
@@ -58,6 +65,18 @@ class Codebook:
 
     def by_id(self) -> dict[str, CodebookTheme]:
         return {t.id: t for t in self.themes}
+
+
+def _auto_label(raw: dict) -> str | None:
+    """The label narrativ gave a theme: written as `auto_label`; codebooks from before concept
+    labels had keyword labels made from `keywords`, which count as narrativ's too."""
+    if raw.get("auto_label"):
+        return str(raw["auto_label"])
+    if raw.get("source") == "inductive" and raw.get("keywords"):
+        from .represent import make_label
+        if make_label([str(k) for k in raw["keywords"]]) == raw.get("label"):
+            return str(raw["label"])
+    return None
 
 
 def load(path: Path) -> Codebook | None:
@@ -90,6 +109,7 @@ def load(path: Path) -> Codebook | None:
             merge_into=str(raw["merge_into"]) if raw.get("merge_into") else None,
             split=split, exclude=bool(raw.get("exclude", False)),
             source=str(raw.get("source") or ("codebook" if raw.get("examples") else "inductive")),
+            auto_label=_auto_label(raw),
         ))
     ids = {t.id for t in themes}
     for t in themes:
@@ -118,6 +138,8 @@ def save(path: Path, codebook: Codebook) -> None:
         if t.exclude:
             entry["exclude"] = True
         entry["source"] = t.source
+        if t.auto_label:
+            entry["auto_label"] = t.auto_label
         entry.update(t.info)
         themes.append(entry)
     body = yaml.safe_dump({"themes": themes, "moves": codebook.moves or {},

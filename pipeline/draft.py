@@ -1,346 +1,343 @@
-"""Draft stage: themes -> a Swedish narrative section, every paragraph citing the segments it
-rests on and every quote verbatim from the (pseudonymised) store.
+"""Draft stage: themes -> the Swedish narrative section, in prose, every sentence citing the
+segments it rests on (pipeline.grounding checks it before anything is saved).
 
-The default drafter is deterministic: it states counts, prevalence words that follow measured
-shares, theme labels and keywords, and quotes — nothing it could not point to. Sentence forms
-vary (chosen by a hash of the theme id, never the same opener twice in a row) so that the text
-does not read like a filled-in form. The optional LLM drafter (pipeline/llm.py) goes through the
-same grounding check; a draft that fails it is refused.
+The default drafter is deterministic. It writes what participants describe in the third
+person, from each theme's concept phrase (pipeline/data/begrepp.yaml), with prevalence words
+that follow measured shares of *participants* — articles, reports, staff and politicians are
+never counted or quoted as participants (pipeline.voice). Praise is grouped into paragraphs by
+concept family (everyday life and health; community; being met and supported; self and
+future), each with at most one quote where it carries the point; then the overall tone, the
+wishes, the critique (never smoothed away: a paragraph of its own), pågående vs avslut, and a
+closing paragraph. Sentence forms vary by paragraph so that no two share a skeleton.
+
+The optional LLM drafter (pipeline/llm.py) goes through the same grounding check.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from dataclasses import asdict, dataclass, field
+from collections import defaultdict
 from pathlib import Path
 
-from .errors import NarrativError
+from . import concepts as lexicon
+from .grounding import (CITATION, Draft, DraftError, Material, Paragraph, Sentence,  # noqa: F401 (re-exported)
+                        SupportCheck, load_material, prevalence, quote_of, verify)
 from .store import Store
+from .theme import Theme
 
-QUOTE = re.compile(r"”([^”]+)”")
-CITATION = re.compile(r"\[(?:källor?:\s*)?([\w.\-]+(?:\s*,\s*[\w.\-]+)*)\]\s*$")
-
-
-class DraftError(NarrativError):
-    """A draft was refused: a paragraph without sources, or a quote not in the material."""
+SAYING = re.compile(r"^(beskriver|uttrycker|upplever|ser|tycker|oroar|önskar|uppskattar|är)\b")
+POSITIVE = ("praise", "outcome")
 
 
-@dataclass
-class Paragraph:
-    kind: str                 # opening | theme | others | wishes | forms
-    text: str                 # theme labels in *asterisks* (italic), quotes in ”…”
-    segment_ids: list[str]
-    theme_id: str | None = None
+def _subject(word: str) -> str:
+    """The prevalence word as a sentence subject: 'många' -> 'Många', 'enstaka' -> 'Enstaka deltagare'."""
+    word = word if word != "enstaka" else "enstaka deltagare"
+    return word[:1].upper() + word[1:]
 
 
-@dataclass
-class Draft:
-    title: str
-    paragraphs: list[Paragraph] = field(default_factory=list)
-    drafter: str = "deterministic"
-    respondents: int = 0
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, indent=1)
-
-    @classmethod
-    def from_json(cls, text: str) -> "Draft":
-        data = json.loads(text)
-        return cls(title=data["title"], paragraphs=[Paragraph(**p) for p in data["paragraphs"]],
-                   drafter=data.get("drafter", ""), respondents=data.get("respondents", 0))
+def _lower(label: str) -> str:
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
 
 
-# -- material ---------------------------------------------------------------------------------
-
-@dataclass
-class Material:
-    themes: list[dict]
-    segments: dict[str, dict]           # id -> {text, kind, respondent, attributes, source, locator}
-    respondents: int
-    group_totals: dict[str, dict[str, int]]
-
-
-def load_material(store: Store) -> Material:
-    themes = store.themes()
-    if not themes:
-        raise NarrativError(f"{store.dir}: inga teman ännu; kör 'narrativ themes' först")
-    attrs = store.attributes()
-    scores = store.assignments()
-    segments = {}
-    for g in store.segments():
-        segments[g["id"]] = {"text": g["text"], "kind": g["kind"], "respondent": g["respondent"],
-                             "attributes": attrs.get(g["document_id"], {}), "source": g["source_name"],
-                             "locator": g["locator"], "document_id": g["document_id"],
-                             "score": scores[g["id"]][1] if g["id"] in scores else None}
-    counts = json.loads(store.get_meta("themes_counts") or "{}")
-    return Material(themes, segments, counts.get("respondents", 0), counts.get("group_totals", {}))
-
-
-# -- wording ----------------------------------------------------------------------------------
-
-def prevalence(share: float, cfg: dict) -> str:
-    for bound, word in cfg["prevalence"]:
-        if share >= bound:
-            return word
-    return cfg["prevalence_below"]
-
-
-def _pick(options: list[str], key: str, avoid: str | None = None) -> str:
-    h = int(hashlib.sha256(key.encode()).hexdigest(), 16)
-    choice = options[h % len(options)]
-    if avoid is not None and choice.split()[0] == avoid.split()[0] and len(options) > 1:
-        choice = options[(h + 1) % len(options)]
-    return choice
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _label(theme: dict) -> str:
-    return f"*{theme['label']}*"
-
-
-def _and_list(items: list[str]) -> str:
+def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " och " + items[-1]
 
 
-def quote_of(text: str, max_chars: int) -> str:
-    """A verbatim piece of `text` to quote: whole if short, else whole sentences up to the limit
-    (the first sentence if even that is longer). Text after a quotation mark inside the passage
-    is left out, so that quotes never nest."""
-    text = text.strip()
-    for mark in "”“\"":
-        if mark in text:
-            text = text[: text.index(mark)].strip()
-    if len(text) <= max_chars:
-        return text
-    sentences = re.findall(r"[^.!?]+[.!?]+", text)
-    out = ""
-    for s in sentences:
-        if len((out + s).strip()) > max_chars:
-            break
-        out += s
-    return (out or (sentences[0] if sentences else text[:max_chars])).strip()
+def _pick(options: list[str], key: str) -> str:
+    return options[int(hashlib.sha256(key.encode()).hexdigest(), 16) % len(options)]
 
-
-def _voice(seg: dict) -> str:
-    if seg["kind"] == "interview" and seg["attributes"].get("participant") != "ja":
-        return "en intervjuad"
-    return "en deltagare"
-
-
-# -- the deterministic drafter ---------------------------------------------------------------
 
 class TemplateDrafter:
-    """Settings from [draft]; `draft(material)` returns a Draft."""
+    """Settings from [draft] (and the concept lexicon's families); `draft(material)` returns a
+    Draft."""
 
-    def __init__(self, cfg: dict):
+    def __init__(self, cfg: dict, families: dict[str, list[str]] | None = None):
         self.cfg = cfg
+        self.families = families if families is not None else lexicon.families()
         self.wish_q = re.compile(cfg["wish_question"])
-        self.wish_words = re.compile(cfg["wish_markers"])
-        self.nothing = re.compile(cfg["nothing_markers"])
 
-    def _theme_kind(self, theme: dict, m: Material) -> str:
-        segs = [m.segments[s] for s in theme["segment_ids"] if s in m.segments]
-        if not segs:
-            return "theme"
-        nothing = sum(bool(self.nothing.search(s["text"])) for s in segs) / len(segs)
-        if nothing >= 0.5:
-            return "nothing"
-        from_wish_q = sum(bool(self.wish_q.search(s["attributes"].get("question", ""))) for s in segs) / len(segs)
-        wish_words = sum(bool(self.wish_words.search(s["text"])) for s in segs) / len(segs)
-        return "wish" if from_wish_q >= 0.5 or wish_words >= 0.5 else "theme"
+    # -- evidence ---------------------------------------------------------------------------
+    def _voice_ids(self, t: Theme, m: Material) -> list[str]:
+        return [s for s in t.segment_ids if m.segments.get(s, {}).get("voice")]
 
-    def _quotes(self, theme: dict, m: Material, n: int, form: str | None = None) -> list[tuple[str, str, dict]]:
-        ids = theme.get("representative", []) + [s for s in theme["segment_ids"] if s not in theme.get("representative", [])]
+    def _evidence(self, t: Theme, m: Material, n: int = 3) -> list[str]:
+        """Participant segments that carry the theme's point: those about its concept first,
+        then its representative quotes, then the rest; one per respondent."""
+        about = next((c.segment_ids for c in t.concepts if c.concept == t.concept), [])
+        order = list(dict.fromkeys(about + t.representative + t.segment_ids))
         out, seen = [], set()
-        for sid in ids:
+        for sid in order:
             seg = m.segments.get(sid)
-            if seg is None or (form and seg["attributes"].get("form") != form):
-                continue
-            if seg["respondent"] in seen or len(seg["text"]) < 20:
+            if seg is None or not seg["voice"] or seg["respondent"] in seen:
                 continue
             seen.add(seg["respondent"])
-            out.append((sid, quote_of(seg["text"], self.cfg["max_quote_chars"]), seg))
+            out.append(sid)
             if len(out) == n:
                 break
         return out
 
-    def _count(self, theme: dict, m: Material) -> str:
-        return f"{theme['respondents']} av {m.respondents}"
+    def _respondents(self, themes: list[Theme], m: Material) -> set:
+        return {m.segments[s]["respondent"] for t in themes for s in self._voice_ids(t, m)}
 
-    def draft(self, m: Material) -> Draft:
-        cfg = self.cfg
-        d = Draft(title=cfg["title"], respondents=m.respondents)
-        kinds = {t["id"]: self._theme_kind(t, m) for t in m.themes}
-        main = [t for t in m.themes if kinds[t["id"]] == "theme"]
-        wishes = [t for t in m.themes if kinds[t["id"]] == "wish"]
-        nothing = [t for t in m.themes if kinds[t["id"]] == "nothing"]
-        shown = main[: cfg["max_theme_paragraphs"]]
-        rest = main[cfg["max_theme_paragraphs"]:]
+    def _count(self, t: Theme, m: Material) -> str:
+        return f"{t.voice_respondents} av {m.respondents}"
 
-        # opening: the strongest themes
-        top = shown[:3]
-        if top:
-            text = _pick([
-                "Totalt har {N} deltagare lämnat fritextsvar som ingår i sammanställningen. Det som återkommer oftast är {top}.",
-                "Sammanställningen bygger på fritextsvar från {N} deltagare. Tydligast framträder {top}.",
-                "{N} deltagare har svarat med egna ord. De teman som flest tar upp är {top}.",
-            ], "opening").format(N=m.respondents, top=_and_list([_label(t) for t in top]))
-            text += f" Svaren har förts till {len(m.themes)} teman; ett svar kan höra till flera."
-            d.paragraphs.append(Paragraph("opening", text, [t["representative"][0] for t in top if t.get("representative")]))
-
-        # one paragraph per theme, by weight
-        previous = None
-        for t in shown:
-            prev = prevalence(t["share"], cfg)
-            first = _pick([
-                "{Prev} ({count}) tar upp {label}.",
-                "{Label} återkommer hos {prev} ({count}).",
-                "För {prev} – {count} – handlar svaren om {label}.",
-                "{Label} nämns av {prev} ({count}).",
-                "Ett tema som {prev} lyfter fram är {label} ({count}).",
-            ], t["id"], avoid=previous)
-            previous = first
-            sentences = [first.format(Prev=_cap(prev), prev=prev, count=self._count(t, m),
-                                      label=_label(t), Label=_cap(_label(t)))]
-            kw = [k for k in t.get("keywords", []) if " " not in k and k.lower() not in t["label"].lower()][:3]
-            if len(kw) >= 2:
-                sentences.append(_pick([
-                    "I svaren återkommer ord som {kw}.",
-                    "Det handlar bland annat om {kw}.",
-                    "Ord som går igen är {kw}.",
-                ], t["id"] + "kw").format(kw=_and_list(kw)))
-            quotes = self._quotes(t, m, 2)
-            cited = [sid for sid, _, _ in quotes] or t.get("representative", [])[:1]
-            if quotes:
-                sid, q, seg = quotes[0]
-                sentences.append(_pick([
-                    "{Voice} skriver: ”{q}”",
-                    "Som {voice} uttrycker det: ”{q}”",
-                    "”{qc}”, skriver {voice}.",
-                ], t["id"] + "q").format(Voice=_cap(_voice(seg)), voice=_voice(seg), q=q, qc=q.rstrip(".")))
-            if len(quotes) > 1 and t["respondents"] >= 6:
-                sid, q, seg = quotes[1]
-                sentences.append(_pick(["En annan beskriver det så här: ”{q}”", "Någon annan skriver: ”{q}”"],
-                                       t["id"] + "q2").format(q=q))
-            group = self._group_note(t, m)
-            if group:
-                sentences.append(group)
-            d.paragraphs.append(Paragraph("theme", " ".join(sentences), cited, t["id"]))
-
-        if rest:
-            names = _and_list([f"{_label(t)} ({t['respondents']})" for t in rest])
-            d.paragraphs.append(Paragraph("others", f"Därutöver nämns {names}.",
-                                          [t["representative"][0] for t in rest if t.get("representative")]))
-
-        # what participants wish were different
-        if wishes or nothing:
-            sentences, cited = [], []
-            if nothing:
-                n_nothing = sum(t["respondents"] for t in nothing)
-                share = n_nothing / m.respondents if m.respondents else 0
-                sentences.append(f"När deltagarna beskriver vad som kunde vara annorlunda svarar {prevalence(share, cfg)} "
-                                 f"({n_nothing} av {m.respondents}) att inget behöver ändras eller att de är nöjda.")
-                cited += [t["representative"][0] for t in nothing if t.get("representative")]
-            if wishes:
-                opener = "Samtidigt finns önskemål" if nothing else "Deltagarna har också önskemål"
-                sentences.append(f"{opener}: " + _and_list([f"{_label(t)} ({t['respondents']})" for t in wishes]) + ".")
-                for k, t in enumerate(wishes[:2]):
-                    quotes = self._quotes(t, m, 1)
-                    if quotes:
-                        sid, q, seg = quotes[0]
-                        forms = (["{Voice} skriver: ”{q}”", "”{qc}”, skriver {voice}."] if k == 0
-                                 else ["En annan skriver: ”{q}”", "Någon annan skriver: ”{q}”"])
-                        sentences.append(_pick(forms, t["id"] + "w")
-                                         .format(Voice=_cap(_voice(seg)), voice=_voice(seg), q=q, qc=q.rstrip(".")))
-                        cited.append(sid)
-            d.paragraphs.append(Paragraph("wishes", " ".join(sentences), cited))
-
-        # avslut vs pågående
-        forms = self._forms(m, main + wishes)
-        if forms:
-            d.paragraphs.append(forms)
-        return d
-
-    def _group_note(self, t: dict, m: Material) -> str | None:
-        teams = t.get("groups", {}).get("team", {})
-        totals = m.group_totals.get("team", {})
-        if len(totals) < 2 or not teams:
-            return None
-        rates = {team: teams.get(team, 0) / n for team, n in totals.items() if n >= 5}
-        if not rates:
-            return None
-        top = max(rates, key=lambda k: (rates[k], k))
-        overall = t["respondents"] / m.respondents if m.respondents else 0
-        if rates[top] >= overall + 0.1 and teams.get(top, 0) >= 3:
-            return f"Temat är vanligast i team {top}, där {teams[top]} av {totals[top]} svarande tar upp det."
+    def _quote(self, t: Theme, m: Material, key: str, form: str | None = None) -> Sentence | None:
+        for sid in self._evidence(t, m, 6):
+            seg = m.segments[sid]
+            if form and seg["attributes"].get("form") != form:
+                continue
+            q = quote_of(seg["text"], self.cfg["max_quote_chars"])
+            if len(q) < 20:
+                continue
+            text = _pick(["Som en deltagare uttrycker det: ”{q}”", "”{qc}”, skriver en deltagare.",
+                          "En deltagare sammanfattar det så här: ”{q}”", "En av dem skriver: ”{q}”"],
+                         key).format(q=q, qc=q.rstrip("."))
+            return Sentence(text, [sid], [t.id])
         return None
 
-    def _forms(self, m: Material, themes: list[dict]) -> Paragraph | None:
+    # -- sentences --------------------------------------------------------------------------
+    def _share(self, t: Theme, m: Material) -> str:
+        return prevalence(t.voice_respondents / m.respondents if m.respondents else 0, self.cfg)
+
+    def _lead(self, t: Theme, m: Material, k: int) -> Sentence:
+        subj, narr, count = _subject(self._share(t, m)), t.narrative, self._count(t, m)
+        if SAYING.match(narr):
+            forms = ["{Subj} {narr} ({count}).", "Det är {subj_l} som {narr} ({count})."]
+        else:
+            forms = ["{Subj} beskriver att de {narr} ({count}).",
+                     "För {subj_l} har stödet inneburit att de {narr} ({count}).",
+                     "{Subj} berättar att de {narr} ({count})."]
+        text = forms[k % len(forms)].format(Subj=subj, subj_l=subj.lower(), narr=narr, count=count)
+        return Sentence(text, self._evidence(t, m), [t.id])
+
+    def _next(self, t: Theme, m: Material, k: int) -> Sentence:
+        subj, narr, count = _subject(self._share(t, m)), t.narrative, self._count(t, m)
+        if SAYING.match(narr):
+            forms = ["{Subj} {narr} ({count}).", "Dessutom {narr} {subj_l} ({count})."]
+        else:
+            forms = ["Andra berättar att de {narr} ({count}).", "{Subj} {narr} ({count}).",
+                     "Lika tydligt är att {subj_l} {narr} ({count})."]
+        text = forms[k % len(forms)].format(Subj=subj, subj_l=subj.lower(), narr=narr, count=count)
+        return Sentence(text, self._evidence(t, m), [t.id])
+
+    def _also(self, themes: list[Theme], named: set[str], m: Material, k: int) -> Sentence | None:
+        """Concepts some members speak about that have no theme of their own."""
+        found: dict[str, tuple] = {}
+        for t in themes:
+            for c in t.concepts:
+                if c.concept in named or c.kind not in POSITIVE:
+                    continue
+                ids = [s for s in c.segment_ids if m.segments.get(s, {}).get("voice")]
+                if ids and (c.concept not in found or len(ids) > len(found[c.concept][1])):
+                    found[c.concept] = (c, ids, t.id)
+        if not found:
+            return None
+        picked = sorted(found.values(), key=lambda x: (-len(x[1]), x[0].concept))[:3]
+        parts = [f"att de {c.narrative}" if not SAYING.match(c.narrative) else c.narrative.replace("beskriver ", "", 1)
+                 for c, _, _ in picked]
+        lead = ["Några nämner också {x}.", "Här finns även de som berättar {x}.", "Enstaka lyfter också fram {x}."][k % 3]
+        return Sentence(lead.format(x=_and(parts)), [ids[0] for _, ids, _ in picked],
+                        list(dict.fromkeys(tid for _, _, tid in picked)))
+
+    # -- the draft --------------------------------------------------------------------------
+    def draft(self, m: Material) -> Draft:
+        d = Draft(title=self.cfg["title"], respondents=m.respondents)
+        themes = [t for t in m.themes if t.voice_respondents > 0]
+        positive = [t for t in themes if t.tone in POSITIVE]
+        wishes = [t for t in themes if t.tone == "wish"]
+        critique = [t for t in themes if t.tone == "critique"]
+        nothing = [t for t in themes if t.tone == "nothing"]
+        if not themes:
+            raise DraftError("Inga teman med deltagarnas egna ord: utkastet skrivs bara från deltagarröster "
+                             "(se 'narrativ info' om vilka dokument som räknas som deltagarröst).")
+        named = {t.concept for t in themes if t.concept}
+        concept_themes = [t for t in positive if t.kind != "new"]
+
+        # opening
+        top = concept_themes[:3] or positive[:3]
+        forms = m.group_totals.get("form", {})
+        both = {"avslut", "pågående"} <= set(forms)
+        opening = [Sentence(f"Sammanställningen bygger på fritextsvar från {m.respondents} deltagare"
+                            + (", både från dem som fortfarande deltar och från dem som har avslutat insatsen" if both else "")
+                            + ".", [self._evidence(t, m, 1)[0] for t in themes[:1]])]
+        if top:
+            opening.append(Sentence(
+                "Det som återkommer mest är " + _and([_lower(t.label) for t in top]) + ", och berättelserna ger "
+                "tillsammans en bild av vad stödet har betytt i deltagarnas vardag.",
+                [self._evidence(t, m, 1)[0] for t in top], [t.id for t in top]))
+        d.paragraphs.append(Paragraph.of("opening", opening))
+
+        # praise, one paragraph per concept family, strongest family first
+        family_of = {cid: f for f, ids in self.families.items() for cid in ids}
+        groups: dict[str, list[Theme]] = defaultdict(list)
+        for t in concept_themes:
+            groups[family_of.get(t.concept or "", "övrigt")].append(t)
+        ordered = sorted(groups.items(), key=lambda kv: (-len(self._respondents(kv[1], m)), kv[0]))
+        leftovers: list[Theme] = []
+        for k, (family, members) in enumerate(ordered):
+            shown = members[:3]
+            if sum(t.voice_respondents for t in shown) < 3:
+                leftovers += members
+                continue
+            leftovers += members[3:]
+            sentences = [self._lead(shown[0], m, k)]
+            sentences += [self._next(t, m, k + j) for j, t in enumerate(shown[1:])]
+            also = self._also(members, named, m, k)
+            if also:
+                sentences.append(also)
+            quote = self._quote(shown[0], m, family)
+            if quote:
+                sentences.append(quote)
+            d.paragraphs.append(Paragraph.of("theme", sentences, shown[0].id))
+        new = [t for t in positive if t.kind == "new"]
+        if leftovers or new:
+            sentences = []
+            if leftovers:
+                parts = [f"{t.voice_respondents} att de {t.narrative}" if not SAYING.match(t.narrative)
+                         else f"{t.voice_respondents} som {t.narrative}" for t in leftovers[:4]]
+                sentences.append(Sentence("Därutöver berättar " + _and(parts) + ".",
+                                          [self._evidence(t, m, 1)[0] for t in leftovers[:4]], [t.id for t in leftovers[:4]]))
+            for t in new[:2]:
+                q = quote_of(m.segments[self._evidence(t, m, 1)[0]]["text"], self.cfg["max_quote_chars"])
+                sentences.append(Sentence(
+                    f"Ett mönster som inte fångas av de vanliga temana syns hos {self._share(t, m)} "
+                    f"({self._count(t, m)}), som skriver i stil med ”{q}”", self._evidence(t, m), [t.id]))
+            d.paragraphs.append(Paragraph.of("others", sentences))
+
+        # tone
+        pos_r = self._respondents(positive, m)
+        neg_r = self._respondents(wishes + critique, m)
+        if pos_r:
+            share = len(pos_r) / m.respondents if m.respondents else 0
+            tone = "genomgående positiv" if share >= 0.6 and len(neg_r) < 0.3 * m.respondents else \
+                "övervägande positiv" if len(pos_r) > len(neg_r) else "blandad"
+            text = (f"Tonen i svaren är {tone}: {len(pos_r)} av {m.respondents} deltagare beskriver något de har fått "
+                    f"ut av insatsen")
+            text += f", medan {len(neg_r)} tar upp önskemål eller kritik." if neg_r else ", och ingen framför kritik."
+            cite = [self._evidence(t, m, 1)[0] for t in (positive[:2] + (wishes + critique)[:1])]
+            d.paragraphs.append(Paragraph.of("tone", [Sentence(text, cite)]))
+
+        # wishes
+        if wishes or nothing:
+            sentences = []
+            asked = self._asked(m)
+            if nothing:
+                n_nothing = len(self._respondents(nothing, m))
+                base = asked or m.respondents
+                sentences.append(Sentence(
+                    f"På frågan om vad som kunde bli bättre svarar {prevalence(n_nothing / base, self.cfg)} "
+                    f"({n_nothing} av {base}{' som besvarat frågan' if asked else ''}) att inget behöver ändras, "
+                    "ofta med ett tillägg om att de är nöjda.",
+                    [self._evidence(t, m, 2)[0] for t in nothing], [t.id for t in nothing]))
+            if wishes:
+                first = wishes[0]
+                sentences.append(Sentence(
+                    ("Bland önskemålen är det vanligast att deltagarna " if nothing else "Deltagarnas vanligaste önskemål är att de ")
+                    + f"{first.narrative.replace('önskar ', 'önskar ', 1)} ({self._count(first, m)}).",
+                    self._evidence(first, m), [first.id]))
+                rest = wishes[1:4]
+                if rest:
+                    parts = [f"{t.narrative if k == 0 else t.narrative.removeprefix('önskar ')} ({t.voice_respondents})"
+                             for k, t in enumerate(rest)]
+                    sentences.append(Sentence("Andra " + _and(parts) + ".",
+                                              [self._evidence(t, m, 1)[0] for t in rest], [t.id for t in rest]))
+                quote = self._quote(first, m, "wish")
+                if quote:
+                    sentences.append(quote)
+            d.paragraphs.append(Paragraph.of("wishes", sentences))
+
+        # critique: its own paragraph, never smoothed away
+        if critique:
+            first = critique[0]
+            sentences = [Sentence(f"Det finns också kritik. {_subject(self._share(first, m))} {first.narrative} "
+                                  f"({self._count(first, m)}).", self._evidence(first, m), [first.id])]
+            for t in critique[1:3]:
+                sentences.append(Sentence(f"{_subject(self._share(t, m))} {t.narrative} ({self._count(t, m)}).",
+                                          self._evidence(t, m), [t.id]))
+            quote = self._quote(first, m, "critique")
+            if quote:
+                sentences.append(quote)
+            d.paragraphs.append(Paragraph.of("critique", sentences))
+
+        # pågående vs avslut
+        forms_p = self._forms(m, concept_themes + wishes)
+        if forms_p:
+            d.paragraphs.append(forms_p)
+
+        # closing
+        if top:
+            parts = [t.narrative if not SAYING.match(t.narrative) else t.narrative for t in top]
+            text = "Sammantaget ger svaren bilden av en insats där deltagarna " + _and(parts) + "."
+            closing = [Sentence(text, [self._evidence(t, m, 1)[0] for t in top], [t.id for t in top])]
+            if wishes or critique:
+                asks = [_lower(t.label) for t in (wishes + critique)[:2]]
+                closing.append(Sentence(
+                    "Samtidigt pekar svaren på vad som kan utvecklas, framför allt " + _and(asks) + ".",
+                    [self._evidence(t, m, 1)[0] for t in (wishes + critique)[:2]], [t.id for t in (wishes + critique)[:2]]))
+            d.paragraphs.append(Paragraph.of("closing", closing))
+        return d
+
+    def _asked(self, m: Material) -> int:
+        qs = m.group_totals.get("question", {})
+        return sum(n for q, n in qs.items() if self.wish_q.search(q))
+
+    def _forms(self, m: Material, themes: list[Theme]) -> Paragraph | None:
         totals = m.group_totals.get("form", {})
         if not {"avslut", "pågående"} <= set(totals):
             return None
         n_a, n_p = totals["avslut"], totals["pågående"]
         diffs = []
         for t in themes:
-            f = t.get("groups", {}).get("form", {})
+            f = t.groups.get("form", {})
             a, p = f.get("avslut", 0), f.get("pågående", 0)
             diffs.append((a / n_a - p / n_p, t, a, p))
         if not diffs:
             return None
-        more_a = max(diffs, key=lambda x: (x[0], x[1]["id"]))
-        more_p = min(diffs, key=lambda x: (x[0], x[1]["id"]))
-        sentences, cited = [], []
+        more_a = max(diffs, key=lambda x: (x[0], x[1].id))
+        more_p = min(diffs, key=lambda x: (x[0], x[1].id))
+        sentences = []
         if more_a[0] >= 0.05 and more_a[2] >= 3:
             _, t, a, p = more_a
-            sentences.append(f"Bland dem som har avslutat insatsen ({n_a} svarande) tar {a} upp {_label(t)}, "
-                             f"jämfört med {p} av {n_p} bland dem som fortfarande deltar.")
-            quotes = self._quotes(t, m, 1, form="avslut")
-            if quotes:
-                sid, q, seg = quotes[0]
-                sentences.append(f"En av dem som avslutat skriver: ”{q}”")
-                cited.append(sid)
-            cited += t.get("representative", [])[:1]
-        if more_p[0] <= -0.05 and more_p[3] >= 3 and more_p[1]["id"] != more_a[1]["id"]:
+            sentences.append(Sentence(
+                f"Skillnaden mellan dem som har avslutat insatsen och dem som fortfarande deltar syns tydligast här: "
+                f"av de {n_a} som har avslutat är det {a} som {t.narrative}, jämfört med {p} av de {n_p} som "
+                "fortfarande deltar.", self._evidence(t, m), [t.id]))
+            quote = self._quote(t, m, "avslut", form="avslut")
+            if quote:
+                sentences.append(Sentence(quote.text.replace("en deltagare", "en av dem som avslutat")
+                                          .replace("En deltagare", "En av dem som avslutat"), quote.segment_ids, quote.claims))
+        if more_p[0] <= -0.05 and more_p[3] >= 3 and more_p[1].id != more_a[1].id:
             _, t, a, p = more_p
-            sentences.append(f"De som fortfarande deltar nämner oftare {_label(t)} ({p} av {n_p}, mot {a} av {n_a} "
-                             f"bland dem som avslutat).")
-            cited += t.get("representative", [])[:1]
+            sentences.append(Sentence(
+                f"Bland dem som fortfarande deltar är det i stället vanligare att man {t.narrative} "
+                f"({p} av {n_p}, mot {a} av {n_a} bland dem som avslutat).", self._evidence(t, m), [t.id]))
         if not sentences:
-            sentences.append(f"Svaren från dem som har avslutat insatsen ({n_a}) och dem som fortfarande deltar ({n_p}) "
-                             "fördelar sig i stort sett lika över temana.")
-            cited += [t["representative"][0] for t in themes[:2] if t.get("representative")]
-        return Paragraph("forms", " ".join(sentences), list(dict.fromkeys(cited)))
+            sentences.append(Sentence(
+                f"Svaren från dem som har avslutat insatsen ({n_a}) och dem som fortfarande deltar ({n_p}) "
+                "fördelar sig i stort sett lika över temana.", [self._evidence(t, m, 1)[0] for t in themes[:2]]))
+        return Paragraph.of("forms", sentences)
 
 
-# -- grounding ----------------------------------------------------------------------------------
-
-def verify(draft: Draft, m: Material) -> None:
-    """Every paragraph cites segments that exist; every ”quote” occurs verbatim in one of the
-    cited segments (or their documents). Raises DraftError naming the paragraph."""
-    for k, p in enumerate(draft.paragraphs, start=1):
-        if not p.segment_ids:
-            raise DraftError(f"Utkastet stoppades: stycke {k} ({p.kind}) anger inga källor (segment-id).")
-        unknown = [s for s in p.segment_ids if s not in m.segments]
-        if unknown:
-            raise DraftError(f"Utkastet stoppades: stycke {k} ({p.kind}) hänvisar till okända segment: {', '.join(unknown[:5])}.")
-        sources = [m.segments[s]["text"] for s in p.segment_ids]
-        for q_no, match in enumerate(QUOTE.finditer(p.text), start=1):
-            quoted = " ".join(match.group(1).split())
-            if not any(quoted in " ".join(t.split()) for t in sources):
-                raise DraftError(f"Utkastet stoppades: stycke {k} ({p.kind}), citat {q_no}, finns inte ordagrant "
-                                 f"i de segment stycket hänvisar till.")
+def support_check(store: Store, cfg: dict, m: Material, embedder=None) -> SupportCheck:
+    """The paraphrase check on the study's own embeddings (cached)."""
+    from .embed import embed_texts, make_embedder
+    embedder = embedder or make_embedder(cfg)
+    theme_of = {s: t.id for t in m.themes for s in t.segment_ids}
+    ids = [s for s in m.segments if s in theme_of]
+    X, _ = embed_texts(store, embedder, [m.segments[s]["text"] for s in ids])
+    return SupportCheck(lambda texts: embedder.encode(list(texts)), dict(zip(ids, X)), theme_of,
+                        cfg["draft"]["support_max_rank"])
 
 
-def run(store: Store, cfg: dict, study_dir: Path, drafter=None) -> Draft:
-    """Draft, verify, and save DIR/out/draft.json."""
-    material = load_material(store)
+def run(store: Store, cfg: dict, study_dir: Path, drafter=None, embedder=None) -> Draft:
+    """Draft, verify (quotes, sources, claims and paraphrase support), save DIR/out/draft.json."""
+    material = load_material(store, cfg)
     drafter = drafter or make_drafter(cfg)
     draft = drafter.draft(material)
-    verify(draft, material)
+    when = cfg["draft"]["support_check"]
+    check = when == "always" or (when == "llm" and not isinstance(drafter, TemplateDrafter))
+    verify(draft, material, support_check(store, cfg, material, embedder) if check else None)
     out = Path(study_dir) / "out"
     out.mkdir(exist_ok=True)
     (out / "draft.json").write_text(draft.to_json(), encoding="utf-8")
@@ -353,4 +350,4 @@ def make_drafter(cfg: dict):
     if dcfg.get("llm_url"):
         from .llm import LLMDrafter
         return LLMDrafter(dcfg)
-    return TemplateDrafter(dcfg)
+    return TemplateDrafter(dcfg, lexicon.families(cfg["concepts"]["lexicon"] or None))

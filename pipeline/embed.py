@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .vectors import unit_rows
+
 from .errors import StudyError
 
 
@@ -96,9 +98,7 @@ def make_embedder(cfg: dict) -> Embedder:
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return (x / norms).astype(np.float32)
+    return unit_rows(np.asarray(x, dtype=np.float32)).astype(np.float32)
 
 
 def text_hash(text: str) -> str:

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from . import gate
-from .draft import Draft, Material
+from .grounding import Draft, Material
 
 ITALIC = re.compile(r"\*([^*]+)\*")
 QUOTES_PER_THEME = 5
@@ -27,23 +27,26 @@ def _source_text(seg: dict) -> str:
     return f"{seg['source']}" + (f", {where}" if where else "") + f", {seg['locator']}"
 
 
-def _appendix(m: Material) -> list[tuple[dict, list[tuple[str, dict]]]]:
+def _appendix(m: Material) -> list[tuple[object, list[tuple[str, dict]]]]:
+    """Per theme with participant voice: its most typical participant quotes."""
     out = []
     for t in m.themes:
-        quotes = [(sid, m.segments[sid]) for sid in t.get("representative", [])[:QUOTES_PER_THEME] if sid in m.segments]
-        out.append((t, quotes))
+        voice = [s for s in t.representative + t.segment_ids if m.segments.get(s, {}).get("voice")]
+        quotes = [(sid, m.segments[sid]) for sid in list(dict.fromkeys(voice))[:QUOTES_PER_THEME]]
+        if quotes:
+            out.append((t, quotes))
     return out
 
 
 def _subtitle(draft: Draft, m: Material) -> str:
-    return (f"Utkast från narrativ {date.today().isoformat()}. Underlag: {m.respondents} svarande, "
+    return (f"Utkast från narrativ {date.today().isoformat()}. Underlag: fritextsvar från {m.respondents} deltagare, "
             f"{len(m.themes)} teman. Varje stycke anger sina källor (segment-id); citaten finns i bilagan.")
 
 
 def check_privacy(store, cfg, draft: Draft, m: Material, allow: bool) -> None:
     items = [(f"stycke {k}", p.text) for k, p in enumerate(draft.paragraphs, start=1)]
-    items += [(f"tema {t['id']}", t["label"]) for t in m.themes]
-    themed = {sid for t in m.themes for sid in t["segment_ids"]}
+    items += [(f"tema {t.id}", t.label) for t in m.themes]
+    themed = {sid for t in m.themes for sid in t.segment_ids}
     items += [(sid, m.segments[sid]["text"]) for sid in sorted(themed) if sid in m.segments]
     gate.check(store, cfg, items, allow=allow, what="Exporten")
 
@@ -78,7 +81,7 @@ def write_docx(path: Path, draft: Draft, m: Material) -> None:
     document.add_paragraph("Citaten är ordagranna ur det pseudonymiserade materialet. Källan anger fil, "
                            "grupp och position i filen; segment-id finns i kalkylbladet narrativ.xlsx.")
     for t, quotes in _appendix(m):
-        document.add_heading(f"{t['label']} ({t['respondents']} svarande)", level=3)
+        document.add_heading(f"{_display(t)} ({t.voice_respondents} deltagare)", level=3)
         table = document.add_table(rows=1, cols=3)
         table.style = "Table Grid"
         table.autofit = False
@@ -106,7 +109,7 @@ def write_markdown(path: Path, draft: Draft, m: Material) -> None:
         notes.append(f"[^{k}]: Källor: {', '.join(p.segment_ids)}")
     lines += notes + ["", "## Bilaga: citat per tema", ""]
     for t, quotes in _appendix(m):
-        lines += [f"### {t['label']} ({t['respondents']} svarande)", ""]
+        lines += [f"### {_display(t)} ({t.voice_respondents} deltagare)", ""]
         lines += [f"- ”{seg['text']}” — {_source_text(seg)} (`{sid}`)" for sid, seg in quotes]
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -119,22 +122,24 @@ def write_xlsx(path: Path, m: Material, group_keys: list[str], rules=None) -> No
     wb = Workbook()
     ws = wb.active
     ws.title = "Segment"
-    theme_of = {sid: t for t in m.themes for sid in t["segment_ids"]}
+    theme_of = {sid: t for t in m.themes for sid in t.segment_ids}
     keys = sorted({k for s in m.segments.values() for k in s["attributes"]})
     ws.append(["segment_id", "tema_id", "tema", "text", "källa", "position", "svarande", *keys])
     for sid, seg in m.segments.items():
         if seg["kind"] == "section":
             continue
         t = theme_of.get(sid)
-        ws.append([sid, t["id"] if t else "", t["label"] if t else "", seg["text"], seg["source"],
+        ws.append([sid, t.id if t else "", t.label if t else "", seg["text"], seg["source"],
                    seg["locator"], seg["respondent"], *[seg["attributes"].get(k, "") for k in keys]])
     ws.column_dimensions["D"].width = 80
 
     ws = wb.create_sheet("Teman")
-    ws.append(["tema_id", "tema", "svarande", "andel", "segment", "nyckelord", "källa"])
+    ws.append(["tema_id", "tema", "slag", "begrepp", "ton", "svarande", "varav deltagare", "andel", "segment",
+               "nyckelord", "källa"])
+    kinds = {"concept": "begrepp", "new": "nytt tema", "codebook": "kodbok"}
     for t in m.themes:
-        ws.append([t["id"], t["label"], t["respondents"], t["share"], t["size"], ", ".join(t.get("keywords", [])[:8]),
-                   t.get("source", "")])
+        ws.append([t.id, t.label, kinds.get(t.kind, t.kind), t.concept or "", t.tone, t.respondents,
+                   t.voice_respondents, t.share, t.size, ", ".join(t.keywords[:8]), t.source])
     ws.column_dimensions["B"].width = 40
 
     ws = wb.create_sheet("Tema x grupp")
@@ -151,8 +156,8 @@ def write_xlsx(path: Path, m: Material, group_keys: list[str], rules=None) -> No
             cell.font = Font(bold=True)
         ws.append(["alla svarande", *[totals[v] for v in values], m.respondents])
         for t in m.themes:
-            g = t.get("groups", {}).get(key, {})
-            ws.append([t["label"], *[g.get(v, 0) for v in values], t["respondents"]])
+            g = t.groups.get(key, {})
+            ws.append([t.label, *[g.get(v, 0) for v in values], t.respondents])
     ws.column_dimensions["A"].width = 45
     for row in ws.iter_rows():
         for cell in row:
@@ -177,31 +182,49 @@ def write_xlsx(path: Path, m: Material, group_keys: list[str], rules=None) -> No
     wb.save(path)
 
 
-def write_chart(path: Path, m: Material, key: str = "team", top: int = 12) -> None:
+KIND_NOTE = {"new": " (nytt tema)", "nothing": ""}
+
+
+def _display(t) -> str:
+    """The label as the kansli reads it in lists: a proposed (new) theme is marked."""
+    return t.label + (KIND_NOTE["new"] if t.kind == "new" else "")
+
+
+def write_chart(path: Path, m: Material, key: str = "team", top: int = 10) -> None:
+    """Two panels: what participants describe as good (praise), and the answers about what could
+    be better — "Inget att förbättra" shown as a theme of its own beside wishes and critique.
+    Bars: share of each group's respondents (or of all)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    themes = m.themes[:top][::-1]
+    themes = [t for t in m.themes if t.voice_respondents > 0] or m.themes
+    panels = [("Det deltagarna beskriver som bra", [t for t in themes if t.tone in ("praise", "outcome")][:top]),
+              ("Vad kunde bli bättre: önskemål, kritik och inget att förbättra",
+               [t for t in themes if t.tone in ("nothing", "wish", "critique")][:6])]
+    panels = [(title, ts) for title, ts in panels if ts]
     totals = m.group_totals.get(key, {})
     groups = [g for g, n in totals.items() if n > 0] if len(totals) >= 2 else []
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(themes) + 1.8), dpi=150)
-    y = np.arange(len(themes))
-    if groups:
-        height = 0.8 / len(groups)
-        for k, g in enumerate(groups):
-            shares = [t.get("groups", {}).get(key, {}).get(g, 0) / totals[g] * 100 for t in themes]
-            ax.barh(y + (k - (len(groups) - 1) / 2) * height, shares, height=height, label=f"{g} (n={totals[g]})")
-        ax.legend(title=key.capitalize(), fontsize=8, title_fontsize=8, loc="lower right")
-        ax.set_title(f"Andel svarande per tema och {key}", fontsize=11)
-    else:
-        ax.barh(y, [t["share"] * 100 for t in themes], color="#4472c4")
-        ax.set_title("Andel svarande per tema", fontsize=11)
-    ax.set_yticks(y)
-    ax.set_yticklabels([t["label"] if len(t["label"]) <= 45 else t["label"][:44] + "…" for t in themes], fontsize=8)
-    ax.set_xlabel("Andel av svarande (%)")
-    ax.grid(axis="x", alpha=0.3)
+    heights = [len(ts) for _, ts in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 0.42 * sum(heights) + 1.6 * len(panels)), dpi=150,
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    for ax, (title, ts) in zip(axes[:, 0], panels):
+        ts = ts[::-1]
+        y = np.arange(len(ts))
+        if groups:
+            height = 0.8 / len(groups)
+            for k, g in enumerate(groups):
+                shares = [t.groups.get(key, {}).get(g, 0) / totals[g] * 100 for t in ts]
+                ax.barh(y + (k - (len(groups) - 1) / 2) * height, shares, height=height, label=f"{g} (n={totals[g]})")
+            ax.legend(title=key.capitalize(), fontsize=7, title_fontsize=7, loc="lower right")
+        else:
+            ax.barh(y, [t.share * 100 for t in ts], color="#4472c4")
+        ax.set_title(title, fontsize=10, loc="left")
+        ax.set_yticks(y)
+        ax.set_yticklabels([_display(t) if len(_display(t)) <= 55 else _display(t)[:54] + "…" for t in ts], fontsize=8)
+        ax.grid(axis="x", alpha=0.3)
+    axes[-1, 0].set_xlabel("Andel av svarande (%)" + (f" per {key}" if groups else ""))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

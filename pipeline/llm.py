@@ -14,7 +14,8 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlparse
 
-from .draft import CITATION, Draft, DraftError, Material, Paragraph, prevalence
+from .grounding import CITATION, Draft, DraftError, Material, Paragraph, Sentence, prevalence
+from .grounding import _segmenter
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +55,16 @@ class LLMDrafter:
 
     def prompt(self, m: Material) -> str:
         lines = [f"Antal deltagare som svarat: {m.respondents}.", "Teman (störst först):"]
-        for t in m.themes[:12]:
-            lines.append(f"\nTema: {t['label']} — {prevalence(t['share'], self.cfg)} ({t['respondents']} av {m.respondents})")
-            if t.get("keywords"):
-                lines.append("Nyckelord: " + ", ".join(t["keywords"][:6]))
-            for sid in t.get("representative", [])[:3]:
-                seg = m.segments.get(sid)
-                if seg:
-                    lines.append(f"Citat [{sid}]: ”{seg['text']}”")
+        for t in [t for t in m.themes if t.voice_respondents > 0][:12]:
+            share = t.voice_respondents / m.respondents if m.respondents else 0
+            lines.append(f"\nTema: {t.label} — {prevalence(share, self.cfg)} ({t.voice_respondents} av {m.respondents})")
+            if t.narrative:
+                lines.append(f"Deltagarna {t.narrative}.")
+            if t.keywords:
+                lines.append("Nyckelord: " + ", ".join(t.keywords[:6]))
+            voice = [s for s in t.representative + t.segment_ids if m.segments.get(s, {}).get("voice")]
+            for sid in list(dict.fromkeys(voice))[:3]:
+                lines.append(f"Citat [{sid}]: ”{m.segments[sid]['text']}”")
         return "\n".join(lines)
 
     def ask(self, prompt: str) -> str:
@@ -91,8 +94,15 @@ class LLMDrafter:
                 continue
             match = CITATION.search(block)
             ids = [s.strip() for s in match.group(1).split(",")] if match else []
-            text = block[: match.start()].strip() if match else block
-            d.paragraphs.append(Paragraph("llm", " ".join(text.split()), ids))
+            text = " ".join((block[: match.start()].strip() if match else block).split())
+            claims = [t.id for t in m.themes if set(t.segment_ids) & set(ids)]
+            sentences = [Sentence(text[s:e].strip(), ids, claims) for s, e in _sentences(text)] if ids else []
+            d.paragraphs.append(Paragraph("llm", text, ids, sentences=sentences))
         if not d.paragraphs:
             raise DraftError("språkmodellen gav inget utkast")
         return d
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans (the segmenter's splitter), so that each sentence is checked on its own."""
+    return _segmenter().sentences(text) or [(0, len(text))]

@@ -3,7 +3,7 @@ respondents (interviews) in that group whose words carry the theme, and the cell
 passage (highest similarity to the theme)."""
 from __future__ import annotations
 
-from .draft import Material
+from .grounding import Material
 from .groups import GroupRules
 
 
@@ -13,7 +13,7 @@ def framework_matrix(m: Material, rules: GroupRules) -> tuple[list[str], list[di
     rows, used = [], set()
     for t in m.themes:
         cells: dict[str, dict] = {}
-        for sid in t["segment_ids"]:
+        for sid in t.segment_ids:
             seg = m.segments.get(sid)
             if seg is None:
                 continue
@@ -24,7 +24,7 @@ def framework_matrix(m: Material, rules: GroupRules) -> tuple[list[str], list[di
             score = seg.get("score")
             if cell["segment_id"] is None or (score is not None and (cell["score"] is None or score > cell["score"])):
                 cell.update(segment_id=sid, text=seg["text"], score=score)
-        rows.append({"theme_id": t["id"], "label": t["label"], "respondents": t["respondents"],
+        rows.append({"theme_id": t.id, "label": t.label, "respondents": t.respondents,
                      "cells": {g: {"n": len(c["respondents"]), "segment_id": c["segment_id"], "text": c["text"]}
                                for g, c in cells.items()}})
     order = [r["group"] for r in rules.rules_as_dicts()] if hasattr(rules, "rules_as_dicts") else []

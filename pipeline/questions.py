@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import gate
-from .draft import Draft, Material, Paragraph, quote_of, verify
+from .grounding import Draft, Material, Paragraph, quote_of, verify
 from .embed import embed_texts, make_embedder
 from .errors import InputError, StudyError
 from .groups import GroupRules

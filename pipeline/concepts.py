@@ -1,0 +1,168 @@
+"""Concepts: what a theme is about, in words a person would write.
+
+The lexicon (pipeline/data/begrepp.yaml, or your own file set in `[concepts] lexicon`) lists
+concepts participants of rehabilitation, labour-market and health support talk about — praise,
+wishes and critique — each with a label, a description, a third-person narrative phrase and
+example phrasings.
+
+`ConceptTagger` embeds each concept's label, description and examples into a prototype
+(centred like the segments, see cluster.centre) and tags every segment with the concept it is
+closest to, when that closeness stands out from the segment's similarity to the other concepts
+(a z-score: e5 cosines are compressed, absolute thresholds mean little). A theme is named by the
+concept most of its respondents are tagged with, when enough of them are (`min_share`);
+otherwise it is a *new* theme, named by its most central short clause. Thresholds calibrated in
+tests/benchmarks/bench_meaning.py.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .errors import StudyError
+from .vectors import unit_rows
+
+KINDS = ("praise", "outcome", "wish", "critique", "nothing")
+
+
+@dataclass
+class Concept:
+    id: str
+    label: str
+    kind: str
+    description: str
+    narrative: str
+    examples: list[str] = field(default_factory=list)
+
+    def phrases(self) -> list[str]:
+        return [self.label, self.description, *self.examples]
+
+
+def load(path: str | Path | None = None) -> list[Concept]:
+    """The packaged lexicon, or the YAML file at `path` (same layout)."""
+    return _load(path)[0]
+
+
+def families(path: str | Path | None = None) -> dict[str, list[str]]:
+    """Family name -> concept ids: how the drafter groups praise into paragraphs."""
+    return _load(path)[1]
+
+
+def _load(path) -> tuple[list[Concept], dict[str, list[str]]]:
+    import yaml
+    if path:
+        where = Path(path)
+        try:
+            text = where.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise StudyError(f"{where}: begreppslexikonet går inte att läsa ({exc.strerror})") from None
+    else:
+        where = Path("pipeline/data/begrepp.yaml")
+        text = resources.files("pipeline").joinpath("data", "begrepp.yaml").read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        raise StudyError(f"{where}: begreppslexikonet är inte giltig YAML") from None
+    out, seen = [], set()
+    for i, raw in enumerate(data.get("concepts") or [], start=1):
+        missing = [k for k in ("id", "label", "kind", "narrative", "examples") if not raw.get(k)]
+        if missing:
+            raise StudyError(f"{where}: begrepp nr {i} saknar {', '.join(missing)}")
+        if raw["kind"] not in KINDS:
+            raise StudyError(f"{where}: begrepp '{raw['id']}': kind ska vara en av {', '.join(KINDS)}")
+        if raw["id"] in seen:
+            raise StudyError(f"{where}: begrepp-id '{raw['id']}' finns två gånger")
+        seen.add(raw["id"])
+        out.append(Concept(id=str(raw["id"]), label=str(raw["label"]), kind=str(raw["kind"]),
+                           description=str(raw.get("description") or ""), narrative=str(raw["narrative"]),
+                           examples=[str(x) for x in raw["examples"]]))
+    fam = {str(k): [str(x) for x in v] for k, v in (data.get("families") or {}).items()}
+    return out, fam
+
+
+class ConceptTagger:
+    """Settings in __init__; `fit(concepts, embed, mean)` builds the prototypes; `tag(C, allowed)`
+    returns (concept index or -1, z-score) per segment."""
+
+    def __init__(self, min_z: float = 1.0, min_margin: float = 0.0):
+        self.min_z = min_z
+        self.min_margin = min_margin
+
+    def fit(self, concepts: list[Concept], embed, mean: np.ndarray) -> "ConceptTagger":
+        """`embed`: list[str] -> raw unit vectors (the same model as the segments); `mean`: the
+        corpus mean used to centre the segments."""
+        from .vectors import centre
+        self.concepts_ = concepts
+        protos = []
+        for c in concepts:
+            E = centre(embed(c.phrases()), mean)
+            protos.append(E.mean(axis=0))
+        self.P_ = unit_rows(np.vstack(protos)) if protos else np.zeros((0, len(mean)))
+        return self
+
+    def scores(self, C: np.ndarray) -> np.ndarray:
+        return C @ self.P_.T
+
+    def tag(self, C: np.ndarray, allowed: list[set[str] | None]) -> tuple[np.ndarray, np.ndarray]:
+        """Per row of C (centred unit vectors): the best allowed concept and its z-score among
+        all concepts' similarities to that row; -1 where it does not stand out enough."""
+        S = self.scores(C)
+        kinds = np.array([c.kind for c in self.concepts_])
+        best = np.full(len(C), -1)
+        zs = np.zeros(len(C))
+        if S.shape[1] == 0:
+            return best, zs
+        mu = S.mean(axis=1)
+        sd = S.std(axis=1) + 1e-9
+        for i in range(len(C)):
+            row = S[i].copy()
+            if allowed[i] is not None:
+                row[~np.isin(kinds, list(allowed[i]))] = -np.inf
+            j = int(np.argmax(row))
+            second = np.partition(row, -2)[-2] if len(row) > 1 else -np.inf
+            z = (row[j] - mu[i]) / sd[i]
+            zs[i] = z
+            if z >= self.min_z and row[j] - second >= self.min_margin:
+                best[i] = j
+        return best, zs
+
+
+# -- labels for themes no concept fits ----------------------------------------------------------
+
+_FIRST_PERSON = [
+    (r"^jag har fått ", "Att ha fått "), (r"^jag har ", "Att ha "), (r"^jag hade ", "Att ha "),
+    (r"^jag är ", "Att vara "), (r"^jag var ", "Att vara "), (r"^jag kan ", "Att kunna "),
+    (r"^jag vill ", "Att vilja "), (r"^jag vet ", "Att veta "), (r"^jag känner ", "Att känna "),
+    (r"^jag får ", "Att få "), (r"^jag fick ", "Att få "), (r"^jag går ", "Att gå "),
+    (r"^jag börjar ", "Att börja "), (r"^jag ", "Att "),
+    (r"^det är ", ""), (r"^det var ", ""), (r"^man ", "Att man "),
+]
+_POSSESSIVE = [(r"\bmig\b", "sig"), (r"\bmin\b", "sin"), (r"\bmitt\b", "sitt"), (r"\bmina\b", "sina"),
+               (r"\bjag\b", "man")]
+_CLAUSE_END = re.compile(r"[.!?;:,–—(]|\s-\s|\bmen\b|\boch jag\b|\bså att\b")
+
+
+def clause_label(text: str, max_words: int = 7) -> str:
+    """'Jag är inte klar för jobb än men jag vet vad nästa steg är.' -> 'Att vara inte klar
+    för jobb än': the first clause, first person turned into an 'Att …' phrase, at most
+    `max_words` words (an ellipsis marks a cut)."""
+    from .pseudonymise import PLACEHOLDER
+    text = PLACEHOLDER.sub("", text).strip().strip("\"”“'«»*- ")
+    m = _CLAUSE_END.search(text)
+    clause = text[: m.start()] if m and m.start() >= 12 else text
+    clause = clause.strip(" .!?,")
+    low = clause[:1].lower() + clause[1:]
+    for pattern, repl in _FIRST_PERSON:
+        if re.match(pattern, low, flags=re.I):
+            low = re.sub(pattern, repl, low, count=1, flags=re.I)
+            break
+    for pattern, repl in _POSSESSIVE:
+        low = re.sub(pattern, repl, low)
+    words = low.split()
+    if not words:
+        return "Övrigt"
+    label = " ".join(words[:max_words]) + ("…" if len(words) > max_words else "")
+    return label[:1].upper() + label[1:]

@@ -1,0 +1,265 @@
+"""Grounding: the draft's types and the check every draft must pass before it is saved.
+
+A `Draft` is paragraphs of `Sentence`s; every sentence cites the segments it rests on, and may
+name the themes it speaks about (`claims`). `verify` refuses a draft when
+
+* a sentence cites nothing, or cites a segment that does not exist;
+* a quotation — in any style: ”…”, "…", “…”, „…“, «…», »…«, '…', ‘…’ — is not verbatim in a
+  segment the sentence (or its paragraph) cites;
+* a sentence claims a theme, and none of the segments it cites belongs to that theme;
+* a `SupportCheck` is given and the own words of a sentence that claims a theme (quotes,
+  counts and framing removed) are not near the theme of the segments it cites, among the
+  study's themes — a paraphrase that says something no cited segment says.
+
+Used by both drafters (pipeline.draft, pipeline.llm), research questions and exports, so none
+of them depends on another stage.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from .errors import NarrativError
+from .store import Store
+from .theme import Theme
+
+
+class DraftError(NarrativError):
+    """A draft was refused: a sentence without sources, a quote not in the material, or a
+    statement its sources do not carry."""
+
+
+# Quotation marks, opening -> closing. A straight apostrophe counts only around at least two
+# words, so that "barn's" or "Sveriges'" are not quotes.
+QUOTE_PAIRS = {"”": "”", "“": "”", "„": "“", "\"": "\"", "«": "»", "»": "«", "‘": "’", "'": "'"}
+QUOTE = re.compile(
+    r"”([^”]+)”|“([^”“]+)[”“]|„([^“”]+)[“”]|\"([^\"]+)\"|«([^»]+)»|»([^«]+)«|‘([^’]+)’"
+    r"|(?<![\w])'([^']*\s[^']*)'(?![\w])")
+CITATION = re.compile(r"\[(?:källor?:\s*)?([\w.\-]+(?:\s*,\s*[\w.\-]+)*)\]\s*$")
+
+
+def quotations(text: str) -> list[str]:
+    """Every quoted piece of `text`, whatever the quotation marks."""
+    return [next(g for g in m.groups() if g is not None) for m in QUOTE.finditer(text)]
+
+
+def without_quotes(text: str) -> str:
+    return " ".join(QUOTE.sub(" ", text).split())
+
+
+@dataclass
+class Sentence:
+    text: str
+    segment_ids: list[str]
+    claims: list[str] = field(default_factory=list)      # theme ids the sentence speaks about
+
+
+@dataclass
+class Paragraph:
+    kind: str                 # opening | theme | new | tone | wishes | critique | forms | closing | llm
+    text: str                 # theme labels plain, quotes in ”…”
+    segment_ids: list[str]
+    theme_id: str | None = None
+    sentences: list[Sentence] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, kind: str, sentences: list[Sentence], theme_id: str | None = None) -> "Paragraph":
+        ids = list(dict.fromkeys(s for x in sentences for s in x.segment_ids))
+        return cls(kind, " ".join(x.text for x in sentences), ids, theme_id, sentences)
+
+
+@dataclass
+class Draft:
+    title: str
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    drafter: str = "deterministic"
+    respondents: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Draft":
+        data = json.loads(text)
+        paragraphs = []
+        for p in data["paragraphs"]:
+            sentences = [Sentence(**s) for s in p.pop("sentences", [])]
+            paragraphs.append(Paragraph(**p, sentences=sentences))
+        return cls(title=data["title"], paragraphs=paragraphs, drafter=data.get("drafter", ""),
+                   respondents=data.get("respondents", 0))
+
+
+# -- material ---------------------------------------------------------------------------------
+
+@dataclass
+class Material:
+    """What a drafter may use: the themes and the segments (participant voice marked)."""
+    themes: list[Theme]
+    segments: dict[str, dict]           # id -> {text, kind, respondent, attributes, source, locator, voice}
+    respondents: int                    # participants (respondents whose words are participant voice)
+    group_totals: dict[str, dict[str, int]]
+
+    def theme(self, theme_id: str) -> Theme | None:
+        return next((t for t in self.themes if t.id == theme_id), None)
+
+
+def load_material(store: Store, cfg: dict | None = None) -> Material:
+    """The latest themes and every segment, each marked as participant voice or not."""
+    from . import config
+    from .voice import judge_documents
+    voice = judge_documents(store, cfg or config.load(store.dir))
+    themes = [Theme.from_dict(t) for t in store.themes()]
+    if not themes:
+        raise NarrativError(f"{store.dir}: inga teman ännu; kör 'narrativ themes' först")
+    attrs = store.attributes()
+    scores = store.assignments()
+    segments = {}
+    for g in store.segments():
+        a = attrs.get(g["document_id"], {})
+        segments[g["id"]] = {"text": g["text"], "kind": g["kind"], "respondent": g["respondent"],
+                             "attributes": a, "source": g["source_name"], "locator": g["locator"],
+                             "document_id": g["document_id"],
+                             "voice": voice.get(g["document_id"], (False, ""))[0],
+                             "score": scores[g["id"]][1] if g["id"] in scores else None}
+    counts = json.loads(store.get_meta("themes_counts") or "{}")
+    return Material(themes, segments, counts.get("participants", counts.get("respondents", 0)),
+                    counts.get("group_totals", {}))
+
+
+def prevalence(share: float, cfg: dict) -> str:
+    """The word a claim may use for a share of participants ([draft] prevalence)."""
+    for bound, word in cfg["prevalence"]:
+        if share >= bound:
+            return word
+    return cfg["prevalence_below"]
+
+
+# -- quoting ----------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    from .segment import Segmenter
+    return Segmenter()
+
+
+def quote_of(text: str, max_chars: int) -> str:
+    """A verbatim piece of `text` to quote: whole if short, else whole sentences (the
+    segmenter's own splitter: "bl.a." does not end a sentence) up to the limit, the first
+    sentence if even that is longer. Text after a quotation mark inside the passage is left
+    out, so that quotes never nest."""
+    text = text.strip()
+    cut = [text.index(mark) for mark in QUOTE_PAIRS if mark in text and mark != "'"]
+    if cut:
+        text = text[: min(cut)].strip()
+    if len(text) <= max_chars:
+        return text
+    spans = _segmenter().sentences(text)
+    out = ""
+    for s, e in spans:
+        if len(text[spans[0][0]:e].strip()) > max_chars:
+            break
+        out = text[spans[0][0]:e]
+    if not out and spans:
+        out = text[spans[0][0]:spans[0][1]]
+    return (out or text[:max_chars]).strip()
+
+
+# -- the check --------------------------------------------------------------------------------
+
+class SupportCheck:
+    """Is a sentence's own wording carried by the segments it cites? The sentence (quotes,
+    counts and framing words removed) is embedded and compared with every theme's centroid
+    (the mean of its segments, centred like the themes stage does); the themes of the cited
+    segments must be among the `max_rank` nearest. e5 cosines are compressed (random pairs
+    ≈ 0.84), so absolute thresholds mean little; a rank among the study's own themes does.
+    Calibrated with planted failures in tests/benchmarks/bench_meaning.py."""
+
+    FRAME = re.compile(r"\(\d+ av \d+[^)]*\)|\b\d+ av \d+\b|\b\d+\b")
+    # words that frame a claim in a narrative ("Många beskriver att de …") and say nothing of
+    # its content: dropped before embedding, so that the check weighs what is claimed
+    FRAME_WORDS = set("""många flera några enstaka majoritet deltagare deltagarna deltagares deltagarnas andra
+        beskriver berättar uttrycker lyfter fram nämner också även dessutom tydligt lika vanligast vanligare
+        svarar svaren svar tonen bilden sammantaget samtidigt skillnaden mellan jämfört fortfarande deltar
+        avslutat insatsen stödet inneburit finns här de dem det som att är har en ett av för i och på med
+        till om så""".split())
+
+    def __init__(self, embed, vectors: dict[str, np.ndarray], theme_of: dict[str, str], max_rank: int = 3):
+        self.embed = embed                  # list[str] -> (n, d) unit vectors (same model)
+        self.theme_of = theme_of            # segment id -> theme id
+        self.max_rank = max_rank
+        from .vectors import centre, unit
+        ids = [i for i in vectors if i in theme_of]
+        self.mean = np.mean([vectors[i] for i in ids], axis=0) if ids else None
+        by: dict[str, list] = {}
+        for i in ids:
+            by.setdefault(theme_of[i], []).append(vectors[i])
+        self.themes = sorted(by)
+        self.T = np.vstack([unit(centre(np.vstack(by[t]), self.mean).mean(axis=0)) for t in self.themes]) \
+            if self.themes else None
+        self.ids = ids
+        self.S = centre(np.vstack([vectors[i] for i in ids]), self.mean) if ids else None
+
+    def words(self, sentence: str) -> str:
+        text = self.FRAME.sub(" ", without_quotes(sentence))
+        return " ".join(w for w in re.findall(r"[\wåäöÅÄÖé-]+", text) if w.lower() not in self.FRAME_WORDS)
+
+    def rank(self, sentence: str, cited: list[str]) -> int | None:
+        """1 = the cited segments' theme is the one nearest to the sentence; None: nothing to
+        check (no own words, or cited segments outside every theme)."""
+        from .vectors import centre
+        words = self.words(sentence)
+        cited_themes = {self.theme_of[c] for c in cited if c in self.theme_of}
+        if len(words.split()) < 3 or not cited_themes or self.T is None or len(self.themes) < 4:
+            return None
+        v = centre(self.embed([words]), self.mean)[0]
+        order = [self.themes[k] for k in np.argsort(-(self.T @ v), kind="stable")]
+        theme_rank = 1 + min(order.index(t) for t in cited_themes)
+        # a cited segment may say it although its theme as a whole is about something else:
+        # then the segment itself must be among the nearest segments (in theme-sized steps)
+        sims = self.S @ v
+        pos = {sid: k for k, sid in enumerate(self.ids)}
+        best = max(float(sims[pos[c]]) for c in cited if c in pos)
+        per_theme = len(self.ids) / len(self.themes)
+        segment_rank = 1 + int((sims > best).sum() / per_theme)
+        return min(theme_rank, segment_rank)
+
+    def __call__(self, sentence: str, cited: list[str], claims: int = 1) -> bool:
+        r = self.rank(sentence, cited)
+        return r is None or r <= self.max_rank * max(1, claims)
+
+
+def verify(draft: Draft, m: Material, support: SupportCheck | None = None) -> None:
+    """Refuse the draft (DraftError naming paragraph and sentence) unless every sentence is
+    grounded; see the module text."""
+    members = {t.id: set(t.segment_ids) for t in m.themes}
+    for k, p in enumerate(draft.paragraphs, start=1):
+        where = f"stycke {k} ({p.kind})"
+        sentences = p.sentences or [Sentence(p.text, p.segment_ids)]
+        para_ids = list(dict.fromkeys(p.segment_ids + [s for x in sentences for s in x.segment_ids]))
+        for n, s in enumerate(sentences, start=1):
+            at = f"{where}, mening {n}"
+            ids = s.segment_ids or p.segment_ids
+            if not ids:
+                raise DraftError(f"Utkastet stoppades: {at} anger inga källor (segment-id).")
+            unknown = [i for i in ids if i not in m.segments]
+            if unknown:
+                raise DraftError(f"Utkastet stoppades: {at} hänvisar till okända segment: {', '.join(unknown[:5])}.")
+            sources = [" ".join(m.segments[i]["text"].split()) for i in list(ids) + para_ids if i in m.segments]
+            for q_no, quoted in enumerate(quotations(s.text), start=1):
+                quoted = " ".join(quoted.split()).strip()
+                if quoted and not any(quoted in t for t in sources):
+                    raise DraftError(f"Utkastet stoppades: {at}, citat {q_no}, finns inte ordagrant i de "
+                                     f"segment meningen hänvisar till.")
+            for theme_id in s.claims:
+                if theme_id not in members:
+                    raise DraftError(f"Utkastet stoppades: {at} talar om ett okänt tema ({theme_id}).")
+                if not members[theme_id] & set(ids):
+                    raise DraftError(f"Utkastet stoppades: {at} säger något om temat {theme_id} men hänvisar "
+                                     f"inte till något segment i det temat.")
+            if support is not None and s.claims and not support(s.text, ids, len(s.claims)):
+                raise DraftError(f"Utkastet stoppades: {at} säger något som de segment den hänvisar till "
+                                 f"inte säger.")
