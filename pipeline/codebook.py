@@ -31,9 +31,10 @@ HEADER = """\
 #   drop a theme: `exclude: true`             move a segment: `moves: {<segment id>: <theme id>}`
 #   leave a segment out: add it to `exclude_segments`
 #   add a theme of your own: a new entry with id, label, description and `examples`
-# keywords, size, respondents, source, kind, concept and auto_label are written by narrativ for
-# information; a label that still equals auto_label is narrativ's own and may be renamed by it.
+# keywords, size, respondents, source, kind, concept, auto_label, merged_from and split_from are
+# written by narrativ (merged_from/split_from: a theme you shaped keeps its members); a label that still equals auto_label is narrativ's own and may be renamed by it.
 """
+SHAPING_KEYS = ("merged_from", "split_from")      # written by narrativ, read back: see CodebookTheme.shaped
 USER_KEYS = ("id", "label", "description", "examples", "pinned", "merge_into", "split", "exclude")
 
 
@@ -50,6 +51,12 @@ class CodebookTheme:
     source: str = "codebook"
     info: dict = field(default_factory=dict)       # keywords, size, respondents (written by us)
     auto_label: str | None = None                  # the label narrativ gave it (None: never named by us)
+
+    @property
+    def shaped(self) -> bool:
+        """A person shaped this theme (merged others into it, or it is a part of a split): its
+        members stay, and no shared concept merges it away."""
+        return bool(self.info.get("merged_from") or self.info.get("split_from"))
 
     @property
     def user_label(self) -> str:
@@ -110,6 +117,7 @@ def load(path: Path) -> Codebook | None:
             split=split, exclude=bool(raw.get("exclude", False)),
             source=str(raw.get("source") or ("codebook" if raw.get("examples") else "inductive")),
             auto_label=_auto_label(raw),
+            info={k: raw[k] for k in SHAPING_KEYS if raw.get(k)},
         ))
     ids = {t.id for t in themes}
     for t in themes:

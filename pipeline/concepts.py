@@ -36,6 +36,7 @@ class Concept:
     description: str
     narrative: str
     examples: list[str] = field(default_factory=list)
+    cues: list[str] = field(default_factory=list)
 
     def phrases(self) -> list[str]:
         return [self.label, self.description, *self.examples]
@@ -78,56 +79,71 @@ def _load(path) -> tuple[list[Concept], dict[str, list[str]]]:
         seen.add(raw["id"])
         out.append(Concept(id=str(raw["id"]), label=str(raw["label"]), kind=str(raw["kind"]),
                            description=str(raw.get("description") or ""), narrative=str(raw["narrative"]),
-                           examples=[str(x) for x in raw["examples"]]))
+                           examples=[str(x) for x in raw["examples"]], cues=[str(x) for x in raw.get("cues") or []]))
+        try:
+            re.compile("|".join(out[-1].cues) or "x")
+        except re.error as exc:
+            raise StudyError(f"{where}: begrepp '{raw['id']}': en cue är inget giltigt reguljärt uttryck ({exc})") from None
     fam = {str(k): [str(x) for x in v] for k, v in (data.get("families") or {}).items()}
     return out, fam
 
 
 class ConceptTagger:
-    """Settings in __init__; `fit(concepts, embed, mean)` builds the prototypes; `tag(C, allowed)`
-    returns (concept index or -1, z-score) per segment."""
+    """Settings in __init__; `fit(concepts, embed, mean)` builds the prototypes; `tag(C, texts,
+    allowed)` returns, per segment, its main concept (or -1) and every concept it mentions.
 
-    def __init__(self, min_z: float = 1.0, min_margin: float = 0.0):
+    Main concept: among the concepts whose cue words the text contains, the one most similar
+    to it, if its z-score reaches `cue_min_z`; otherwise the most similar concept if it stands
+    out by `min_z` (and beats the runner-up by `min_margin`). Mentions: the main concept, cue
+    concepts reaching `cue_min_z`, and any concept reaching `mention_min_z`."""
+
+    def __init__(self, min_z: float = 2.0, min_margin: float = 0.0, cue_min_z: float = 0.5,
+                 mention_min_z: float = 2.5):
         self.min_z = min_z
         self.min_margin = min_margin
+        self.cue_min_z = cue_min_z
+        self.mention_min_z = mention_min_z
 
     def fit(self, concepts: list[Concept], embed, mean: np.ndarray) -> "ConceptTagger":
         """`embed`: list[str] -> raw unit vectors (the same model as the segments); `mean`: the
         corpus mean used to centre the segments."""
         from .vectors import centre
         self.concepts_ = concepts
-        protos = []
-        for c in concepts:
-            E = centre(embed(c.phrases()), mean)
-            protos.append(E.mean(axis=0))
+        protos = [centre(embed(c.phrases()), mean).mean(axis=0) for c in concepts]
         self.P_ = unit_rows(np.vstack(protos)) if protos else np.zeros((0, len(mean)))
+        self.cues_ = [re.compile(r"(?i)\b(?:" + "|".join(c.cues) + ")") if c.cues else None for c in concepts]
         return self
 
     def scores(self, C: np.ndarray) -> np.ndarray:
         return C @ self.P_.T
 
-    def tag(self, C: np.ndarray, allowed: list[set[str] | None]) -> tuple[np.ndarray, np.ndarray]:
-        """Per row of C (centred unit vectors): the best allowed concept and its z-score among
-        all concepts' similarities to that row; -1 where it does not stand out enough."""
+    def cue_hits(self, text: str) -> set[int]:
+        return {k for k, rx in enumerate(self.cues_) if rx is not None and rx.search(text)}
+
+    def tag(self, C: np.ndarray, texts: list[str], allowed: list[set[str] | None]) -> tuple[np.ndarray, list[set[int]]]:
         S = self.scores(C)
+        n, k = S.shape
+        best = np.full(n, -1)
+        mentions: list[set[int]] = [set() for _ in range(n)]
+        if k == 0:
+            return best, mentions
         kinds = np.array([c.kind for c in self.concepts_])
-        best = np.full(len(C), -1)
-        zs = np.zeros(len(C))
-        if S.shape[1] == 0:
-            return best, zs
-        mu = S.mean(axis=1)
-        sd = S.std(axis=1) + 1e-9
-        for i in range(len(C)):
-            row = S[i].copy()
-            if allowed[i] is not None:
-                row[~np.isin(kinds, list(allowed[i]))] = -np.inf
-            j = int(np.argmax(row))
-            second = np.partition(row, -2)[-2] if len(row) > 1 else -np.inf
-            z = (row[j] - mu[i]) / sd[i]
-            zs[i] = z
-            if z >= self.min_z and row[j] - second >= self.min_margin:
-                best[i] = j
-        return best, zs
+        Z = (S - S.mean(axis=1, keepdims=True)) / (S.std(axis=1, keepdims=True) + 1e-9)
+        for i in range(n):
+            ok = np.ones(k, dtype=bool) if allowed[i] is None else np.isin(kinds, list(allowed[i]))
+            z = np.where(ok, Z[i], -np.inf)
+            cues = [c for c in self.cue_hits(texts[i]) if ok[c] and z[c] >= self.cue_min_z]
+            if cues:
+                best[i] = max(cues, key=lambda c: (z[c], -c))
+            else:
+                j = int(np.argmax(z))
+                second = np.partition(z, -2)[-2] if k > 1 else -np.inf
+                if z[j] >= self.min_z and z[j] - second >= self.min_margin:
+                    best[i] = j
+            mentions[i] = set(cues) | {int(c) for c in np.where(z >= self.mention_min_z)[0]}
+            if best[i] >= 0:
+                mentions[i].add(int(best[i]))
+        return best, mentions
 
 
 # -- labels for themes no concept fits ----------------------------------------------------------
@@ -138,17 +154,20 @@ _FIRST_PERSON = [
     (r"^jag vill ", "Att vilja "), (r"^jag vet ", "Att veta "), (r"^jag känner ", "Att känna "),
     (r"^jag får ", "Att få "), (r"^jag fick ", "Att få "), (r"^jag går ", "Att gå "),
     (r"^jag börjar ", "Att börja "), (r"^jag ", "Att "),
+    (r"^har fått ", "Att ha fått "), (r"^har blivit ", "Att ha blivit "), (r"^har ", "Att ha "),
+    (r"^fått ", "Att ha fått "), (r"^känner ", "Att känna "), (r"^kan ", "Att kunna "),
     (r"^det är ", ""), (r"^det var ", ""), (r"^man ", "Att man "),
 ]
 _POSSESSIVE = [(r"\bmig\b", "sig"), (r"\bmin\b", "sin"), (r"\bmitt\b", "sitt"), (r"\bmina\b", "sina"),
                (r"\bjag\b", "man")]
+_DANGLING = set("och eller att som men inte i på med för till av om från en ett de det den man är har kan ska så även då när medan eftersom trots kommer vill".split())
 _CLAUSE_END = re.compile(r"[.!?;:,–—(]|\s-\s|\bmen\b|\boch jag\b|\bså att\b")
 
 
 def clause_label(text: str, max_words: int = 7) -> str:
     """'Jag är inte klar för jobb än men jag vet vad nästa steg är.' -> 'Att vara inte klar
     för jobb än': the first clause, first person turned into an 'Att …' phrase, at most
-    `max_words` words (an ellipsis marks a cut)."""
+    `max_words` words, cut after a word that can end a phrase (no ellipsis)."""
     from .pseudonymise import PLACEHOLDER
     text = PLACEHOLDER.sub("", text).strip().strip("\"”“'«»*- ")
     m = _CLAUSE_END.search(text)
@@ -162,7 +181,13 @@ def clause_label(text: str, max_words: int = 7) -> str:
     for pattern, repl in _POSSESSIVE:
         low = re.sub(pattern, repl, low)
     words = low.split()
+    if len(words) > max_words:
+        # cut at a word, never after a word that needs a continuation ("… och inte")
+        words = words[:max_words]
+        while len(words) > 2 and words[-1].lower().strip(",") in _DANGLING:
+            words.pop()
+        words[-1] = words[-1].rstrip(",")
     if not words:
         return "Övrigt"
-    label = " ".join(words[:max_words]) + ("…" if len(words) > max_words else "")
+    label = " ".join(words)
     return label[:1].upper() + label[1:]

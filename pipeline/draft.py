@@ -15,6 +15,7 @@ The optional LLM drafter (pipeline/llm.py) goes through the same grounding check
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -41,6 +42,14 @@ def _lower(label: str) -> str:
 
 def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " och " + items[-1]
+
+
+_NUMBER_WORDS = "noll en två tre fyra fem sex sju åtta nio tio elva tolv".split()
+
+
+def _num(n: int) -> str:
+    """A count in running text: words up to twelve (Swedish style), digits above."""
+    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
 
 
 def _pick(options: list[str], key: str) -> str:
@@ -83,13 +92,17 @@ class TemplateDrafter:
         return f"{t.voice_respondents} av {m.respondents}"
 
     def _quote(self, t: Theme, m: Material, key: str, form: str | None = None) -> Sentence | None:
+        """At most one quote where it carries the point: the first evidence segment that reads
+        as a sentence of its own (starts with a capital letter, at least 20 characters)."""
+        candidates = []
         for sid in self._evidence(t, m, 6):
             seg = m.segments[sid]
             if form and seg["attributes"].get("form") != form:
                 continue
             q = quote_of(seg["text"], self.cfg["max_quote_chars"])
-            if len(q) < 20:
-                continue
+            if len(q) >= 20:
+                candidates.append((not q[:1].isupper(), len(candidates), sid, q))
+        for _, _, sid, q in sorted(candidates)[:1]:
             text = _pick(["Som en deltagare uttrycker det: ”{q}”", "”{qc}”, skriver en deltagare.",
                           "En deltagare sammanfattar det så här: ”{q}”", "En av dem skriver: ”{q}”"],
                          key).format(q=q, qc=q.rstrip("."))
@@ -106,7 +119,7 @@ class TemplateDrafter:
             forms = ["{Subj} {narr} ({count}).", "Det är {subj_l} som {narr} ({count})."]
         else:
             forms = ["{Subj} beskriver att de {narr} ({count}).",
-                     "För {subj_l} har stödet inneburit att de {narr} ({count}).",
+                     "För {subj_l} har insatsen inneburit att de {narr} ({count}).",
                      "{Subj} berättar att de {narr} ({count})."]
         text = forms[k % len(forms)].format(Subj=subj, subj_l=subj.lower(), narr=narr, count=count)
         return Sentence(text, self._evidence(t, m), [t.id])
@@ -114,31 +127,45 @@ class TemplateDrafter:
     def _next(self, t: Theme, m: Material, k: int) -> Sentence:
         subj, narr, count = _subject(self._share(t, m)), t.narrative, self._count(t, m)
         if SAYING.match(narr):
-            forms = ["{Subj} {narr} ({count}).", "Dessutom {narr} {subj_l} ({count})."]
+            forms = ["{Subj} {narr} ({count}).", "Dessutom är det {subj_l} som {narr} ({count}).",
+                     "Det är också {subj_l} som {narr} ({count})."]
         else:
             forms = ["Andra berättar att de {narr} ({count}).", "{Subj} {narr} ({count}).",
-                     "Lika tydligt är att {subj_l} {narr} ({count})."]
+                     "Lika tydligt är att {subj_l} {narr} ({count}).", "Det är också {subj_l} som {narr} ({count}).",
+                     "Hos {subj_l} handlar det om att de {narr} ({count})."]
         text = forms[k % len(forms)].format(Subj=subj, subj_l=subj.lower(), narr=narr, count=count)
         return Sentence(text, self._evidence(t, m), [t.id])
 
-    def _also(self, themes: list[Theme], named: set[str], m: Material, k: int) -> Sentence | None:
-        """Concepts some members speak about that have no theme of their own."""
+    def _mentions(self, m: Material, named: set[str], kinds=POSITIVE) -> dict[str, tuple]:
+        """Concepts participants speak about (segment level, in any theme) that name no theme of
+        their own: concept id -> (mention, participant segment ids, theme ids)."""
+        need = max(1, round(0.01 * m.respondents))
         found: dict[str, tuple] = {}
-        for t in themes:
+        for t in m.themes:
             for c in t.concepts:
-                if c.concept in named or c.kind not in POSITIVE:
+                if c.concept in named or c.kind not in kinds:
                     continue
                 ids = [s for s in c.segment_ids if m.segments.get(s, {}).get("voice")]
-                if ids and (c.concept not in found or len(ids) > len(found[c.concept][1])):
-                    found[c.concept] = (c, ids, t.id)
-        if not found:
+                if not ids:
+                    continue
+                old = found.get(c.concept, (c, [], []))
+                found[c.concept] = (c, old[1] + ids, old[2] + [t.id])
+        return {k: v for k, v in found.items()
+                if len({m.segments[s]["respondent"] for s in v[1]}) >= need}
+
+    def _also(self, mentions: list[tuple], m: Material, k: int, first: bool) -> Sentence | None:
+        """One sentence for concepts that have no theme of their own."""
+        if not mentions:
             return None
-        picked = sorted(found.values(), key=lambda x: (-len(x[1]), x[0].concept))[:3]
-        parts = [f"att de {c.narrative}" if not SAYING.match(c.narrative) else c.narrative.replace("beskriver ", "", 1)
-                 for c, _, _ in picked]
-        lead = ["Några nämner också {x}.", "Här finns även de som berättar {x}.", "Enstaka lyfter också fram {x}."][k % 3]
-        return Sentence(lead.format(x=_and(parts)), [ids[0] for _, ids, _ in picked],
-                        list(dict.fromkeys(tid for _, _, tid in picked)))
+        picked = sorted(mentions, key=lambda x: (-len(x[1]), x[0].concept))[:4]
+        parts = [f"att de {c.narrative.removeprefix('beskriver ')}" for c, _, _ in picked]
+        if first:
+            lead = ["Deltagarna berättar {x}.", "I svaren beskrivs {x}."][k % 2]
+        else:
+            lead = ["Några nämner också {x}.", "Här finns även de som berättar {x}.",
+                    "Enstaka lyfter också fram {x}."][k % 3]
+        ids = [sid for _, seg_ids, _ in picked for sid in seg_ids[:2]]
+        return Sentence(lead.format(x=_and(parts)), ids, [t.id for t in m.themes if set(t.segment_ids) & set(ids)])
 
     # -- the draft --------------------------------------------------------------------------
     def draft(self, m: Material) -> Draft:
@@ -162,42 +189,55 @@ class TemplateDrafter:
                             + (", både från dem som fortfarande deltar och från dem som har avslutat insatsen" if both else "")
                             + ".", [self._evidence(t, m, 1)[0] for t in themes[:1]])]
         if top:
-            opening.append(Sentence(
-                "Det som återkommer mest är " + _and([_lower(t.label) for t in top]) + ", och berättelserna ger "
-                "tillsammans en bild av vad stödet har betytt i deltagarnas vardag.",
-                [self._evidence(t, m, 1)[0] for t in top], [t.id for t in top]))
+            cited = [self._evidence(t, m, 1)[0] for t in top]
+            opening.append(Sentence("Det som återkommer mest är " + _and([_lower(t.label) for t in top]) + ".",
+                                    cited, [t.id for t in top]))
+            opening.append(Sentence("Tillsammans ger berättelserna en bild av vad stödet har betytt i deltagarnas "
+                                    "vardag.", cited))
         d.paragraphs.append(Paragraph.of("opening", opening))
 
-        # praise, one paragraph per concept family, strongest family first
+        # praise, one paragraph per concept family, strongest family first: its themes, then the
+        # concepts of the family that participants mention without a theme of their own
         family_of = {cid: f for f, ids in self.families.items() for cid in ids}
         groups: dict[str, list[Theme]] = defaultdict(list)
         for t in concept_themes:
             groups[family_of.get(t.concept or "", "övrigt")].append(t)
-        ordered = sorted(groups.items(), key=lambda kv: (-len(self._respondents(kv[1], m)), kv[0]))
+        mentioned: dict[str, list[tuple]] = defaultdict(list)
+        for cid, mention in self._mentions(m, named).items():
+            mentioned[family_of.get(cid, "övrigt")].append(mention)
+
+        def weight(family):
+            ids = [s for _, seg_ids, _ in mentioned[family] for s in seg_ids]
+            return len(self._respondents(groups[family], m) | {m.segments[s]["respondent"] for s in ids})
+
+        ordered = sorted(set(groups) | set(mentioned), key=lambda f: (-weight(f), f))
         leftovers: list[Theme] = []
-        for k, (family, members) in enumerate(ordered):
+        turn = itertools.count()           # sentence forms rotate through the whole draft
+        for k, family in enumerate(ordered):
+            members = groups.get(family, [])
             shown = members[:3]
-            if sum(t.voice_respondents for t in shown) < 3:
+            if weight(family) < 3:
                 leftovers += members
                 continue
             leftovers += members[3:]
-            sentences = [self._lead(shown[0], m, k)]
-            sentences += [self._next(t, m, k + j) for j, t in enumerate(shown[1:])]
-            also = self._also(members, named, m, k)
+            sentences = [self._lead(shown[0], m, k)] if shown else []
+            sentences += [self._next(t, m, next(turn)) for t in shown[1:]]
+            also = self._also(mentioned.get(family, []), m, k, first=not shown)
             if also:
                 sentences.append(also)
-            quote = self._quote(shown[0], m, family)
+            quote = self._quote(shown[0], m, family) if shown else None
             if quote:
                 sentences.append(quote)
-            d.paragraphs.append(Paragraph.of("theme", sentences, shown[0].id))
+            d.paragraphs.append(Paragraph.of("theme", sentences, shown[0].id if shown else None))
         new = [t for t in positive if t.kind == "new"]
         if leftovers or new:
             sentences = []
             if leftovers:
-                parts = [f"{t.voice_respondents} att de {t.narrative}" if not SAYING.match(t.narrative)
-                         else f"{t.voice_respondents} som {t.narrative}" for t in leftovers[:4]]
+                shown_left = leftovers[:4]
+                parts = [f"{_num(t.voice_respondents) if k else _num(t.voice_respondents) + ' deltagare'} att de "
+                         f"{t.narrative}" for k, t in enumerate(shown_left)]
                 sentences.append(Sentence("Därutöver berättar " + _and(parts) + ".",
-                                          [self._evidence(t, m, 1)[0] for t in leftovers[:4]], [t.id for t in leftovers[:4]]))
+                                          [self._evidence(t, m, 1)[0] for t in shown_left], [t.id for t in shown_left]))
             for t in new[:2]:
                 q = quote_of(m.segments[self._evidence(t, m, 1)[0]]["text"], self.cfg["max_quote_chars"])
                 sentences.append(Sentence(
@@ -205,16 +245,21 @@ class TemplateDrafter:
                     f"({self._count(t, m)}), som skriver i stil med ”{q}”", self._evidence(t, m), [t.id]))
             d.paragraphs.append(Paragraph.of("others", sentences))
 
+        # critique that names no theme of its own is still told (never smoothed away)
+        loose_critique = list(self._mentions(m, named, ("critique",)).values())
+
         # tone
         pos_r = self._respondents(positive, m)
-        neg_r = self._respondents(wishes + critique, m)
+        neg_r = self._respondents(wishes + critique, m) | {m.segments[s]["respondent"]
+                                                          for _, ids, _ in loose_critique for s in ids}
         if pos_r:
             share = len(pos_r) / m.respondents if m.respondents else 0
             tone = "genomgående positiv" if share >= 0.6 and len(neg_r) < 0.3 * m.respondents else \
                 "övervägande positiv" if len(pos_r) > len(neg_r) else "blandad"
             text = (f"Tonen i svaren är {tone}: {len(pos_r)} av {m.respondents} deltagare beskriver något de har fått "
                     f"ut av insatsen")
-            text += f", medan {len(neg_r)} tar upp önskemål eller kritik." if neg_r else ", och ingen framför kritik."
+            text += (f", medan {_num(len(neg_r))} tar upp önskemål eller kritik." if neg_r
+                     else ", och ingen framför kritik.")
             cite = [self._evidence(t, m, 1)[0] for t in (positive[:2] + (wishes + critique)[:1])]
             d.paragraphs.append(Paragraph.of("tone", [Sentence(text, cite)]))
 
@@ -227,8 +272,7 @@ class TemplateDrafter:
                 base = asked or m.respondents
                 sentences.append(Sentence(
                     f"På frågan om vad som kunde bli bättre svarar {prevalence(n_nothing / base, self.cfg)} "
-                    f"({n_nothing} av {base}{' som besvarat frågan' if asked else ''}) att inget behöver ändras, "
-                    "ofta med ett tillägg om att de är nöjda.",
+                    f"({n_nothing} av {base}{' som besvarat frågan' if asked else ''}) att inget behöver ändras.",
                     [self._evidence(t, m, 2)[0] for t in nothing], [t.id for t in nothing]))
             if wishes:
                 first = wishes[0]
@@ -248,16 +292,28 @@ class TemplateDrafter:
             d.paragraphs.append(Paragraph.of("wishes", sentences))
 
         # critique: its own paragraph, never smoothed away
-        if critique:
-            first = critique[0]
-            sentences = [Sentence(f"Det finns också kritik. {_subject(self._share(first, m))} {first.narrative} "
-                                  f"({self._count(first, m)}).", self._evidence(first, m), [first.id])]
-            for t in critique[1:3]:
-                sentences.append(Sentence(f"{_subject(self._share(t, m))} {t.narrative} ({self._count(t, m)}).",
-                                          self._evidence(t, m), [t.id]))
-            quote = self._quote(first, m, "critique")
-            if quote:
-                sentences.append(quote)
+        if critique or loose_critique:
+            sentences = []
+            if critique:
+                first = critique[0]
+                sentences.append(Sentence(f"Det finns också kritik. {_subject(self._share(first, m))} {first.narrative} "
+                                          f"({self._count(first, m)}).", self._evidence(first, m), [first.id]))
+                for t in critique[1:3]:
+                    sentences.append(Sentence(f"{_subject(self._share(t, m))} {t.narrative} ({self._count(t, m)}).",
+                                              self._evidence(t, m), [t.id]))
+            for c, ids, _ in sorted(loose_critique, key=lambda x: (-len(x[1]), x[0].concept))[:3]:
+                n = len({m.segments[s]["respondent"] for s in ids})
+                text = ("Det finns också kritik: " if not sentences else "Kritik gäller också ") + \
+                    f"{_lower(c.label)}, som {_num(n)} deltagare tar upp."
+                sentences.append(Sentence(text, ids[:3],
+                                          [t.id for t in m.themes if set(t.segment_ids) & set(ids[:3])]))
+                q = quote_of(m.segments[ids[0]]["text"], self.cfg["max_quote_chars"])
+                if n == 1 and len(q) >= 15:
+                    sentences.append(Sentence(f"Med deltagarens egna ord: ”{q}”", ids[:1]))
+            if critique:
+                quote = self._quote(critique[0], m, "critique")
+                if quote:
+                    sentences.append(quote)
             d.paragraphs.append(Paragraph.of("critique", sentences))
 
         # pågående vs avslut
@@ -283,38 +339,48 @@ class TemplateDrafter:
         return sum(n for q, n in qs.items() if self.wish_q.search(q))
 
     def _forms(self, m: Material, themes: list[Theme]) -> Paragraph | None:
+        """Those who have finished (form "avslut") against those still taking part ("pågående"),
+        or against everyone else when only the finished ones are marked (a quote list with an
+        "avslut" section)."""
         totals = m.group_totals.get("form", {})
-        if not {"avslut", "pågående"} <= set(totals):
+        n_a = totals.get("avslut", 0)
+        if "pågående" in totals:
+            n_p, others = totals["pågående"], "dem som fortfarande deltar"
+            count_p = lambda t: t.groups.get("form", {}).get("pågående", 0)          # noqa: E731
+        elif 0 < n_a < m.respondents:
+            n_p, others = m.respondents - n_a, "övriga deltagare"
+            count_p = lambda t: max(0, t.voice_respondents - t.groups.get("form", {}).get("avslut", 0))  # noqa: E731
+        else:
             return None
-        n_a, n_p = totals["avslut"], totals["pågående"]
+        if not n_a or not n_p:
+            return None
         diffs = []
         for t in themes:
-            f = t.groups.get("form", {})
-            a, p = f.get("avslut", 0), f.get("pågående", 0)
+            a, p = t.groups.get("form", {}).get("avslut", 0), count_p(t)
             diffs.append((a / n_a - p / n_p, t, a, p))
         if not diffs:
             return None
         more_a = max(diffs, key=lambda x: (x[0], x[1].id))
         more_p = min(diffs, key=lambda x: (x[0], x[1].id))
         sentences = []
-        if more_a[0] >= 0.05 and more_a[2] >= 3:
+        if more_a[0] >= 0.05 and more_a[2] >= 2:
             _, t, a, p = more_a
             sentences.append(Sentence(
-                f"Skillnaden mellan dem som har avslutat insatsen och dem som fortfarande deltar syns tydligast här: "
-                f"av de {n_a} som har avslutat är det {a} som {t.narrative}, jämfört med {p} av de {n_p} som "
-                "fortfarande deltar.", self._evidence(t, m), [t.id]))
+                f"Skillnaden mellan dem som har avslutat insatsen och {others} syns tydligast här: "
+                f"av de {n_a} som har avslutat är det {_num(a)} som {t.narrative}, jämfört med "
+                f"{'ingen' if p == 0 else _num(p)} av {n_p} bland {others}.", self._evidence(t, m), [t.id]))
             quote = self._quote(t, m, "avslut", form="avslut")
             if quote:
                 sentences.append(Sentence(quote.text.replace("en deltagare", "en av dem som avslutat")
                                           .replace("En deltagare", "En av dem som avslutat"), quote.segment_ids, quote.claims))
-        if more_p[0] <= -0.05 and more_p[3] >= 3 and more_p[1].id != more_a[1].id:
+        if more_p[0] <= -0.05 and more_p[3] >= 2 and more_p[1].id != more_a[1].id:
             _, t, a, p = more_p
             sentences.append(Sentence(
-                f"Bland dem som fortfarande deltar är det i stället vanligare att man {t.narrative} "
+                f"Bland {others} är det i stället fler som {t.narrative} "
                 f"({p} av {n_p}, mot {a} av {n_a} bland dem som avslutat).", self._evidence(t, m), [t.id]))
         if not sentences:
             sentences.append(Sentence(
-                f"Svaren från dem som har avslutat insatsen ({n_a}) och dem som fortfarande deltar ({n_p}) "
+                f"Svaren från dem som har avslutat insatsen ({n_a}) och från {others} ({n_p}) "
                 "fördelar sig i stort sett lika över temana.", [self._evidence(t, m, 1)[0] for t in themes[:2]]))
         return Paragraph.of("forms", sentences)
 
@@ -327,7 +393,7 @@ def support_check(store: Store, cfg: dict, m: Material, embedder=None) -> Suppor
     ids = [s for s in m.segments if s in theme_of]
     X, _ = embed_texts(store, embedder, [m.segments[s]["text"] for s in ids])
     return SupportCheck(lambda texts: embedder.encode(list(texts)), dict(zip(ids, X)), theme_of,
-                        cfg["draft"]["support_max_rank"])
+                        cfg["draft"]["support_max_share"])
 
 
 def run(store: Store, cfg: dict, study_dir: Path, drafter=None, embedder=None) -> Draft:

@@ -172,64 +172,63 @@ def quote_of(text: str, max_chars: int) -> str:
 
 class SupportCheck:
     """Is a sentence's own wording carried by the segments it cites? The sentence (quotes,
-    counts and framing words removed) is embedded and compared with every theme's centroid
-    (the mean of its segments, centred like the themes stage does); the themes of the cited
-    segments must be among the `max_rank` nearest. e5 cosines are compressed (random pairs
-    ≈ 0.84), so absolute thresholds mean little; a rank among the study's own themes does.
-    Calibrated with planted failures in tests/benchmarks/bench_meaning.py."""
+    counts and framing words removed) is split into clauses ("…, att de …", "… och att de …"),
+    each clause is embedded and compared with every themed segment of the study (centred like
+    the themes stage does). A clause is carried when one of the cited segments is among the
+    nearest `max_share` of all segments to it; the sentence passes when every clause is
+    carried. A sentence that claims several themes mixes their meanings, so it gets twice the
+    room. e5 cosines are compressed (random pairs ≈ 0.84), so absolute thresholds mean little;
+    a rank among the study's own segments does. Calibrated with planted failures (sentences
+    citing another theme's segments) in tests/benchmarks/bench_meaning.py."""
 
     FRAME = re.compile(r"\(\d+ av \d+[^)]*\)|\b\d+ av \d+\b|\b\d+\b")
+    CLAUSE = re.compile(r",\s*(?:och\s+)?(?:\w+\s+)?att\s+de\s+|\s+och\s+(?:\w+\s+)?att\s+de\s+|;\s*")
     # words that frame a claim in a narrative ("Många beskriver att de …") and say nothing of
     # its content: dropped before embedding, so that the check weighs what is claimed
     FRAME_WORDS = set("""många flera några enstaka majoritet deltagare deltagarna deltagares deltagarnas andra
         beskriver berättar uttrycker lyfter fram nämner också även dessutom tydligt lika vanligast vanligare
         svarar svaren svar tonen bilden sammantaget samtidigt skillnaden mellan jämfört fortfarande deltar
         avslutat insatsen stödet inneburit finns här de dem det som att är har en ett av för i och på med
-        till om så""".split())
+        till om så en två tre fyra fem sex sju åtta nio tio elva tolv därutöver""".split())
 
-    def __init__(self, embed, vectors: dict[str, np.ndarray], theme_of: dict[str, str], max_rank: int = 3):
+    def __init__(self, embed, vectors: dict[str, np.ndarray], theme_of: dict[str, str], max_share: float = 0.15):
         self.embed = embed                  # list[str] -> (n, d) unit vectors (same model)
         self.theme_of = theme_of            # segment id -> theme id
-        self.max_rank = max_rank
-        from .vectors import centre, unit
-        ids = [i for i in vectors if i in theme_of]
-        self.mean = np.mean([vectors[i] for i in ids], axis=0) if ids else None
-        by: dict[str, list] = {}
-        for i in ids:
-            by.setdefault(theme_of[i], []).append(vectors[i])
-        self.themes = sorted(by)
-        self.T = np.vstack([unit(centre(np.vstack(by[t]), self.mean).mean(axis=0)) for t in self.themes]) \
-            if self.themes else None
-        self.ids = ids
-        self.S = centre(np.vstack([vectors[i] for i in ids]), self.mean) if ids else None
-
-    def words(self, sentence: str) -> str:
-        text = self.FRAME.sub(" ", without_quotes(sentence))
-        return " ".join(w for w in re.findall(r"[\wåäöÅÄÖé-]+", text) if w.lower() not in self.FRAME_WORDS)
-
-    def rank(self, sentence: str, cited: list[str]) -> int | None:
-        """1 = the cited segments' theme is the one nearest to the sentence; None: nothing to
-        check (no own words, or cited segments outside every theme)."""
+        self.max_share = max_share
         from .vectors import centre
-        words = self.words(sentence)
-        cited_themes = {self.theme_of[c] for c in cited if c in self.theme_of}
-        if len(words.split()) < 3 or not cited_themes or self.T is None or len(self.themes) < 4:
+        self.ids = [i for i in vectors if i in theme_of]
+        self.mean = np.mean([vectors[i] for i in self.ids], axis=0) if self.ids else None
+        self.S = centre(np.vstack([vectors[i] for i in self.ids]), self.mean) if self.ids else None
+        self.pos = {sid: k for k, sid in enumerate(self.ids)}
+
+    def clauses(self, sentence: str, claims: int = 1) -> list[str]:
+        """The sentence's own words, clause by clause (clauses of fewer than two words dropped)."""
+        body = self.FRAME.sub(" ", without_quotes(sentence))
+        parts = self.CLAUSE.split(body)
+        out = []
+        for clause in parts:
+            words = [w for w in re.findall(r"[\wåäöÅÄÖé-]+", clause) if w.lower() not in self.FRAME_WORDS]
+            if len(words) >= 2:
+                out.append(" ".join(words))
+        return out
+
+    def nearer(self, sentence: str, cited: list[str], claims: int = 1) -> float | None:
+        """The worst clause's share of segments nearer to it than the best cited segment (0 =
+        a cited segment is the nearest of all); None: nothing to check (no own words, or no
+        cited segment in a theme)."""
+        from .vectors import centre
+        rows = [self.pos[c] for c in cited if c in self.pos]
+        clauses = self.clauses(sentence, claims)
+        if not rows or not clauses or self.S is None or len(self.ids) < 10:
             return None
-        v = centre(self.embed([words]), self.mean)[0]
-        order = [self.themes[k] for k in np.argsort(-(self.T @ v), kind="stable")]
-        theme_rank = 1 + min(order.index(t) for t in cited_themes)
-        # a cited segment may say it although its theme as a whole is about something else:
-        # then the segment itself must be among the nearest segments (in theme-sized steps)
-        sims = self.S @ v
-        pos = {sid: k for k, sid in enumerate(self.ids)}
-        best = max(float(sims[pos[c]]) for c in cited if c in pos)
-        per_theme = len(self.ids) / len(self.themes)
-        segment_rank = 1 + int((sims > best).sum() / per_theme)
-        return min(theme_rank, segment_rank)
+        V = centre(self.embed(clauses), self.mean)
+        sims = self.S @ V.T                                  # segments × clauses
+        best = sims[rows].max(axis=0)
+        return float(max((sims[:, j] > best[j]).mean() for j in range(len(clauses))))
 
     def __call__(self, sentence: str, cited: list[str], claims: int = 1) -> bool:
-        r = self.rank(sentence, cited)
-        return r is None or r <= self.max_rank * max(1, claims)
+        share = self.nearer(sentence, cited, claims)
+        return share is None or share <= self.max_share * min(2, max(1, claims))
 
 
 def verify(draft: Draft, m: Material, support: SupportCheck | None = None) -> None:

@@ -96,8 +96,17 @@ def summary(store: Store, cfg: dict | None = None) -> dict:
             "interviewees": sum(int(attrs.get(d["id"], {}).get("n_interviewees", 1)) for d in interviews),
             "dated": sum("date" in attrs.get(d["id"], {}) for d in interviews),
         },
-        **({"privacy": privacy_review(store, cfg)} if cfg is not None else {}),
+        **({"voice": _voice(store, cfg), "privacy": privacy_review(store, cfg)} if cfg is not None else {}),
     }
+
+
+def _voice(store: Store, cfg: dict) -> dict:
+    """Which documents are participant voice (counted and quoted in the narrative) and why."""
+    from .voice import describe, judge_documents
+    judged = judge_documents(store, cfg)
+    docs = {d["id"]: d for d in store.documents()}
+    return {"participants": len({docs[i]["respondent"] for i, (ok, _) in judged.items() if ok}),
+            "by_source": describe(store, cfg)}
 
 
 KIND_SV = {"answer": "enkätsvar", "quote": "citat", "interview": "intervjuer", "section": "textavsnitt"}
@@ -123,6 +132,12 @@ def format_summary(info: dict) -> str:
             more = len(counts) - len(shown)
             text = ", ".join(f"{v}: {n}" for v, n in shown) + (f", … (+{more})" if more > 0 else "")
             lines.append(f"  {key}: {text}")
+    if "voice" in info:
+        lines.append(f"Deltagarröst (räknas och citeras i berättelsen): {info['voice']['participants']} deltagare")
+        for row in info["voice"]["by_source"]:
+            mark = "ja " if row["participant_voice"] else "nej"
+            lines.append(f"  {mark} {row['source']}: {row['documents']} {KIND_SV.get(row['kind'], row['kind'])} – {row['why']}")
+        lines.append("  Ändra med [voice] participant_sources / other_sources i study.toml.")
     if "privacy" in info:
         lines.append(format_review(info["privacy"]))
     return "\n".join(lines)

@@ -39,10 +39,23 @@ class LemmaTokenizer:
         return snowballstemmer.stemmer("swedish")
 
     def __call__(self, text: str) -> list[str]:
-        doc = _nlp()(PLACEHOLDER.sub(" ", text))
+        # spaCy refuses texts over nlp.max_length (1,000,000 characters; BERTopic joins a whole
+        # cluster into one text): tokenize long texts in pieces cut at whitespace
+        nlp = _nlp()
+        docs = (nlp(piece) for piece in _pieces(PLACEHOLDER.sub(" ", text), nlp.max_length // 10))
+        return self.keys(t for d in docs for t in d)
+
+    def many(self, texts: list[str]) -> list[list[str]]:
+        """The word keys of many short texts at once (spaCy's batched pipe)."""
+        nlp = _nlp()
+        if any(len(t) > nlp.max_length // 10 for t in texts):
+            return [self(t) for t in texts]
+        return [self.keys(doc) for doc in nlp.pipe((PLACEHOLDER.sub(" ", t) for t in texts), batch_size=512)]
+
+    def keys(self, tokens) -> list[str]:
         stem = self._stemmer().stemWord
         out = []
-        for tok in doc:
+        for tok in tokens:
             low = tok.text.lower()
             lemma = (tok.lemma_ or low).lower()
             if len(lemma) < 3 or not WORD.match(lemma) or low in self.stop_words or lemma in self.stop_words:
@@ -58,6 +71,21 @@ class LemmaTokenizer:
             forms = self.forms.get(k)
             parts.append(min(forms.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[0] if forms else k)
         return " ".join(parts)
+
+
+def _pieces(text: str, size: int):
+    """`text` in pieces of about `size` characters, cut at whitespace."""
+    start = 0
+    while len(text) - start > size:
+        cut = text.rfind(" ", start, start + size)
+        cut = start + size if cut <= start else cut
+        yield text[start:cut]
+        start = cut
+    yield text[start:]
+
+
+def _unigrams_and_bigrams(keys: list[str]) -> list[str]:
+    return keys + [f"{a} {b}" for a, b in zip(keys, keys[1:])]
 
 
 def stop_words(extra: list[str]) -> set[str]:
@@ -93,37 +121,47 @@ def bertopic_model(cluster_model, extra_stop_words: list[str], n_docs: int, embe
     )
 
 
-def keywords(texts: list[str], labels: list[int], embeddings: np.ndarray, extra_stop_words: list[str],
-             embedder=None) -> dict[int, list[str]]:
-    """c-TF-IDF keywords for already labelled texts (BERTopic manual mode)."""
-    from bertopic.cluster import BaseCluster
+def keywords(texts: list[str], labels: list[int], embeddings: np.ndarray | None, extra_stop_words: list[str],
+             embedder=None, top_n: int = 10) -> dict[int, list[str]]:
+    """c-TF-IDF keywords (BERTopic's ClassTfidfTransformer) for already labelled texts.
+
+    Counted per answer, then summed per theme — never one joined text per theme, so a theme of
+    any total length works, and `min_df` means "in at least two answers" (not "in two themes").
+    Each distinct text counts once per theme (one repeated sentence must not supply all the
+    words), and a keyword must occur in more than one distinct answer of a theme of four or
+    more. A theme whose answers hold only stop words gets no keywords; any other error is
+    raised. (`embeddings`, `embedder`: unused, kept for callers that pass them.)"""
+    import scipy.sparse as sp
+    from bertopic.vectorizers import ClassTfidfTransformer
+    from sklearn.feature_extraction.text import CountVectorizer
+    classes = sorted(set(labels))
     if not texts:
         return {}
-    model = bertopic_model(BaseCluster(), extra_stop_words, len(texts), embedder)
-    try:
-        model.fit(texts, embeddings=embeddings, y=np.asarray(labels))
-    except ValueError:            # vocabulary empty (e.g. only stop words): no keywords
-        return {label: [] for label in set(labels)}
-    tokenizer = model.vectorizer_model.tokenizer
-    # a keyword must occur in more than one distinct answer of the theme (c-TF-IDF alone lets
-    # one repeated sentence supply all the words)
-    texts_of: dict[int, set[str]] = {}
+    distinct: dict[tuple[int, str], str] = {}
     for text, label in zip(texts, labels):
-        texts_of.setdefault(label, set()).add(" ".join(text.lower().split()))
+        distinct.setdefault((label, " ".join(text.lower().split())), text)
+    docs = list(distinct.values())
+    row_class = np.array([classes.index(label) for label, _ in distinct])
+    tokenizer = LemmaTokenizer(stop_words(extra_stop_words))
+    vec = CountVectorizer(analyzer=_unigrams_and_bigrams, min_df=2 if len(docs) >= 200 else 1)
+    try:
+        X = vec.fit_transform(tokenizer.many(docs))
+    except ValueError as exc:
+        if "empty vocabulary" not in str(exc):
+            raise
+        return {label: [] for label in classes}                  # only stop words: no keywords
+    M = sp.csr_matrix((np.ones(len(docs)), (row_class, np.arange(len(docs)))), shape=(len(classes), len(docs)))
+    counts = (M @ X).tocsr()
+    in_answers = (M @ (X > 0).astype(np.int64)).toarray()
+    scores = ClassTfidfTransformer(reduce_frequent_words=True).fit_transform(counts).toarray()
+    vocab = vec.get_feature_names_out()
+    n_distinct = np.bincount(row_class, minlength=len(classes))
     out: dict[int, list[str]] = {}
-    for label in sorted(set(labels)):
-        topics = Counter(t for t, l in zip(model.topics_, labels) if l == label)
-        topic = topics.most_common(1)[0][0]
-        distinct = texts_of[label]
-        keys_per_text = [set(tokenizer(t)) for t in distinct]
-        need = 2 if len(distinct) >= 4 else 1
-        words = []
-        for key, score in (model.get_topic(topic) or []):
-            if not key or score <= 0:
-                continue
-            parts = key.split()
-            if sum(all(p in keys for p in parts) for keys in keys_per_text) >= need:
-                words.append(tokenizer.display(key))
+    for c, label in enumerate(classes):
+        need = 2 if n_distinct[c] >= 4 else 1
+        order = np.argsort(-scores[c], kind="stable")
+        words = [tokenizer.display(vocab[j]) for j in order
+                 if scores[c, j] > 0 and in_answers[c, j] >= need][:top_n]
         out[label] = list(dict.fromkeys(words))
     return out
 

@@ -191,7 +191,8 @@ class ThemeModel:
                     from sklearn.cluster import AgglomerativeClustering
                     labels = AgglomerativeClustering(n_clusters=t.split, linkage="ward").fit_predict(C[idx])
                     for c in sorted(set(labels), key=lambda c: -list(labels).count(c)):
-                        new_theme([m for m, lab in zip(idx, labels) if lab == c], "split")
+                        part = new_theme([m for m, lab in zip(idx, labels) if lab == c], "split")
+                        new_defs[part].info["split_from"] = tid
                     del defs[tid]
 
         # 4. inductive themes from what is left, each survey question apart
@@ -213,13 +214,16 @@ class ThemeModel:
         # 5. concepts: tag segments, name themes (one theme per concept), gather each concept's
         #    segments in the theme named by it
         all_defs = {**defs, **new_defs}
-        tags, _z = self._tag(units, C, embed, mean)
-        named, gone = self._name(all_defs, assigned, units, tags, put)
+        tags, mentions = self._tag(units, C, embed, mean)
+        # themes a person shaped — the target of a merge, the parts of a split — keep their
+        # members and are never merged away by a shared concept
+        shaped = {t for k, t in final.items() if k != t} | {t for t, d in all_defs.items() if d.shaped}
+        named, gone = self._name(all_defs, assigned, units, tags, mentions, put, shaped)
         for t in gone:
             all_defs.pop(t, None)
             defs.pop(t, None)
             new_defs.pop(t, None)
-        self._gather(named, all_defs, assigned, how, units, tags, put, new_theme)
+        self._gather(named, all_defs, assigned, how, units, tags, put, new_theme, shaped)
         all_defs.update(new_defs)
 
         # 6. fold small themes and parts too small to cluster into the nearest theme
@@ -269,7 +273,7 @@ class ThemeModel:
                 representative=[units.ids[i] for i in reps], groups=group_counts(idx, units, group_keys),
                 segment_ids=[units.ids[i] for i in sorted(idx, key=lambda i: (-s[i], i))],
                 voice_respondents=len({units.respondents[i] for i in idx if units.voice[i]}),
-                concepts=self._mentions(idx, units, tags),
+                concepts=self._mentions(idx, units, mentions),
                 central=units.texts[reps[0]] if reps else "")
             self._label(theme, d, named.get(t), units, idx, s)
             themes.append(theme)
@@ -307,26 +311,32 @@ class ThemeModel:
             new_theme(groups[topic], "cluster")
         return clusterer.k_
 
-    def _tag(self, units: Units, C: np.ndarray, embed, mean) -> tuple[np.ndarray, np.ndarray]:
-        """The concept of every segment (-1: none stands out). An answer to the wish question
-        that says nothing needs to change is tagged "nothing" by its words, whatever the
-        embedding says."""
+    def _tag(self, units: Units, C: np.ndarray, embed, mean) -> tuple[np.ndarray, list[set[int]]]:
+        """The main concept of every segment (-1: none stands out) and all it mentions. An
+        answer to the wish question that says nothing needs to change is tagged "nothing" by
+        its words, whatever the embedding says."""
         if not self.concepts:
-            return np.full(len(units.ids), -1), np.zeros(len(units.ids))
-        tagger = ConceptTagger(self.ccfg["segment_min_z"], self.ccfg["segment_min_margin"]).fit(self.concepts, embed, mean)
+            return np.full(len(units.ids), -1), [set() for _ in units.ids]
+        c = self.ccfg
+        tagger = ConceptTagger(c["segment_min_z"], c["segment_min_margin"], c["cue_min_z"],
+                               c["mention_min_z"]).fit(self.concepts, embed, mean)
         allowed = [self._allowed(a) for a in units.attributes]
-        tags, z = tagger.tag(C, allowed)
-        nothing = [k for k, c in enumerate(self.concepts) if c.kind == "nothing"]
+        tags, mentions = tagger.tag(C, units.texts, allowed)
+        nothing = [k for k, x in enumerate(self.concepts) if x.kind == "nothing"]
         for i, text in enumerate(units.texts):
             a = allowed[i]
             if nothing and a is not None and "nothing" in a and self.nothing.search(text):
                 tags[i] = nothing[0]
-        return tags, z
+                mentions[i] = {nothing[0]}
+        return tags, mentions
 
-    def _name(self, all_defs, assigned, units, tags, put) -> tuple[dict[str, Concept], list[str]]:
-        """Inductive themes the user has not named: the concept most respondents speak about,
-        if enough do. Two themes named by one concept are merged (the smaller into the larger)."""
+    def _name(self, all_defs, assigned, units, tags, mentions, put, shaped: set) -> tuple[dict[str, Concept], list[str]]:
+        """Inductive themes the user has not named: the concept most respondents are mainly
+        about, if enough are; else the concept most respondents *mention*, if a clear majority
+        does (answers often carry two or three concepts, and the main one varies). Two themes
+        named by one concept are merged (the smaller into the larger)."""
         min_share = self.ccfg["theme_min_share"]
+        min_mention = self.ccfg["theme_min_mention_share"]
         named: dict[str, Concept] = {}
         for tid, d in all_defs.items():
             if d.exclude or d.examples or d.user_label or d.source == "codebook":
@@ -339,10 +349,16 @@ class ThemeModel:
             for i in idx:
                 if tags[i] >= 0:
                     by_concept[int(tags[i])].add(units.respondents[i])
-            if not by_concept:
+            best = max(by_concept, key=lambda k: (len(by_concept[k]), -k)) if by_concept else None
+            if best is not None and len(by_concept[best]) / len(resp) >= min_share and len(by_concept[best]) >= 2:
+                named[tid] = self.concepts[best]
                 continue
-            best = max(by_concept, key=lambda k: (len(by_concept[k]), -k))
-            if len(by_concept[best]) / len(resp) >= min_share and len(by_concept[best]) >= 2:
+            said: dict[int, set] = defaultdict(set)
+            for i in idx:
+                for k in mentions[i]:
+                    said[k].add(units.respondents[i])
+            best = max(said, key=lambda k: (len(said[k]), -k)) if said else None
+            if best is not None and len(said[best]) / len(resp) >= min_mention and len(said[best]) >= 2:
                 named[tid] = self.concepts[best]
         # one theme per concept
         gone: list[str] = []
@@ -353,9 +369,11 @@ class ThemeModel:
             if len(tids) < 2:
                 continue
             sizes = {t: sum(1 for a in assigned if a == t) for t in tids}
-            keep = max(tids, key=lambda t: (sizes[t], t))
+            keep = max(tids, key=lambda t: (t in shaped, sizes[t], t))
             for t in tids:
-                if t != keep:
+                if t in shaped and t != keep:
+                    del named[t]             # a part of a split keeps its members: named by its own words
+                elif t != keep:
                     for i, a in enumerate(list(assigned)):
                         if a == t:
                             put(i, keep, "merged")
@@ -363,11 +381,12 @@ class ThemeModel:
                     gone.append(t)
         return named, gone
 
-    def _gather(self, named, all_defs, assigned, how, units, tags, put, new_theme) -> None:
+    def _gather(self, named, all_defs, assigned, how, units, tags, put, new_theme, shaped: set) -> None:
         """Segments about a concept join the theme named by it — unless a person placed them
         (pinned, moved) or they sit in a theme a person named. A concept that enough respondents
         speak about, but that names no theme, gets a theme of its own."""
         fixed = {t for t, d in all_defs.items() if d.user_label or d.examples or d.source == "codebook" or d.exclude}
+        fixed |= shaped
         movable = [i for i in range(len(assigned)) if tags[i] >= 0 and how[i] not in ("pinned", "moved")
                    and assigned[i] not in fixed]
         theme_of = {c.id: t for t, c in named.items()}
@@ -386,11 +405,11 @@ class ThemeModel:
             if target is not None and assigned[i] != target:
                 put(i, target, "concept")
 
-    def _mentions(self, idx, units, tags) -> list[ConceptMention]:
+    def _mentions(self, idx, units, mentions) -> list[ConceptMention]:
         by: dict[int, list[int]] = defaultdict(list)
         for i in idx:
-            if tags[i] >= 0:
-                by[int(tags[i])].append(i)
+            for k in sorted(mentions[i]):
+                by[k].append(i)
         out = []
         for k, members in by.items():
             c = self.concepts[k]

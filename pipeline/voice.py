@@ -2,7 +2,7 @@
 
 The narrative speaks for the participants only. Survey answers are; quotes are when they stand
 under a heading that says they are participants' words ("Citat från deltagare", "Deltagarnas
-egna ord …"); interviews are when the interview is with a participant. Everything else —
+egna ord …") or in a team's quote list (under "Samordningsteam X"); interviews are when the interview is with a participant. Everything else —
 articles, report text, quotes of officials or politicians, staff interviews — is themed for the
 evaluators' matrix but never counted as a respondent of the narrative, nor quoted in it as "en
 deltagare". `[voice]` in study.toml can say otherwise per source file.
@@ -36,6 +36,8 @@ class VoiceRules:
         if kind == "quote":
             if title and self.participant_heading.search(title):
                 return True, "citat under en rubrik som säger att det är deltagarnas ord"
+            if attributes.get("team"):
+                return True, "citatlista under ett teams rubrik (deltagarcitat per team)"
             return False, "citat utan rubrik som säger att det är deltagare (t.ex. en artikel eller rapport)"
         if kind == "interview":
             if attributes.get("participant") == "ja":
