@@ -144,7 +144,7 @@ def test_export_gate_stops_a_name_in_a_theme_label(demo_copy, capsys):
     assert cli.main(["export", "--study", str(demo_copy), "--allow-identifying"]) == 0
 
 
-def test_seed_001_quotes_become_a_draft(tmp_path):
+def test_seed_001_quotes_become_a_draft(tmp_path, seeds):
     study_dir = tmp_path / "s"
     study_dir.mkdir()
     (study_dir / "study.toml").write_text('[themes]\nkinds = ["quote"]\n', encoding="utf-8")

@@ -3,6 +3,7 @@ committed without outputs."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -31,7 +32,8 @@ def test_notebook_runs(path, notebook_study, monkeypatch):
     from nbclient import NotebookClient
     monkeypatch.setenv("NARRATIV_STUDY", str(notebook_study))
     monkeypatch.setenv("NARRATIV_CORPUS", str(DEMO))
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    # the kernel inherits this environment: ROOT first, then the tests' network guard (conftest)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ["PYTHONPATH"]]))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3",
