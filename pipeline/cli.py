@@ -26,9 +26,10 @@ def _allow_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _command(sub, name: str, text: str) -> argparse.ArgumentParser:
-    """A sub-command; every one works on a study folder."""
+    """A sub-command; every one works on a study folder (ingest and run make it)."""
     p = sub.add_parser(name, help=text)
-    p.add_argument("--study", required=True, type=Path, help="study folder (created if missing)")
+    made = "created if missing" if name in ("ingest", "run") else "made by 'narrativ ingest' or 'narrativ run'"
+    p.add_argument("--study", required=True, type=Path, help=f"study folder ({made})")
     return p
 
 

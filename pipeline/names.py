@@ -59,7 +59,13 @@ def swedish_words() -> frozenset:
     as a data file), to tell names that are also words ("Inga", "Klara") from names only."""
     import sys
     import sysconfig
-    candidates = [Path(sysconfig.get_paths()["data"]) / "share/hunspell/sv_SE.dic",
+    from importlib import metadata
+    try:                           # where pip put the package's data file, wherever that is
+        dist = metadata.distribution("hunspell-sv")
+        candidates = [Path(dist.locate_file(f)) for f in dist.files or () if str(f).endswith("/sv_SE.dic")]
+    except metadata.PackageNotFoundError:
+        candidates = []
+    candidates += [Path(sysconfig.get_paths()["data"]) / "share/hunspell/sv_SE.dic",
                   Path(sys.prefix) / "share/hunspell/sv_SE.dic", Path("/usr/share/hunspell/sv_SE.dic")]
     for path in candidates:
         if path.exists():

@@ -52,3 +52,11 @@ def test_entry_point_runs_as_a_program(tmp_path):
     done = subprocess.run([sys.executable, "-m", "pipeline", "info", "--study", str(study)],
                           capture_output=True, text=True, timeout=300)
     assert "Intervjuer: 9 (11 intervjuade personer), varav 3 med deltagare; 9 med datum" in done.stdout
+
+
+def test_study_help_says_which_commands_make_the_folder():
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        help_text = " ".join(p.format_help().split())
+        assert ("created if missing" in help_text) == (name in ("ingest", "run")), name
