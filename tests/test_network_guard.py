@@ -138,3 +138,16 @@ def test_sitecustomize_is_test_side_only():
     assert not list((ROOT / "pipeline").rglob("sitecustomize.py"))
     assert netguard.LOG_VARIABLE not in "".join(p.read_text(encoding="utf-8") for p in (ROOT / "pipeline").rglob("*.py"))
     assert Path(netguard.__file__).parent == ROOT / "tests" / "_netguard"
+
+
+@pytest.mark.network_guard_selftest
+def test_notebook_kernel_is_guarded_and_reported(child_network_log):
+    """Notebooks run by nbclient: the kernel is a child process with the same guard."""
+    import nbformat
+    from nbclient import NotebookClient
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(CHILD)]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    assert nb.cells[0].outputs[0]["text"].split() == ["NetworkBlocked"] * 4
+    assert [a.split("(")[0] for a in netguard.read_log(child_network_log)] == [
+        "socket.gethostbyname", "socket.getaddrinfo", "socket.connect", "socket.create_connection"]
