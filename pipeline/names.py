@@ -250,7 +250,7 @@ class NameDetector:
             surname_next = known_surname_next or (nxt is not None and CAPITALISED.match(nxt[2]) is not None
                                                   and not self.vetoed(nxt[2]) and not self.ambiguous(nxt[2]))
             age = AGE.match(text, e)
-            alone, signed = self._alone(text, s, e) if initial else (False, False)
+            alone, signed = self._alone(text, s, e)
             evidence = surname_next or after_role or age is not None
             base = self._base(w, self.first)
             lone_name = alone and (signed or (w not in self._lone_words and not self.very_common(base or w)))

@@ -96,6 +96,8 @@ def test_tricky_lines_stay(study, tmp_path):
     ("Vi träffade Wivianne (63 år) på torsdagen.", ["Wivianne"]),       # unknown name, age in brackets
     ("Gullvi Andersson leder gruppen.", ["Gullvi Andersson"]),         # unknown first name + surname
     ("Ring Gullvi Lindqvist på tisdagar.", ["Gullvi Lindqvist"]),
+    ("Signhild\n”Nu vågar jag ringa själv.”", ["Signhild"]),            # unknown name over a testimonial
+    ("Mvh\n/Signhild", ["Signhild"]),
 ])
 def test_each_class_in_running_text(study, tmp_path, text, names):
     path = tmp_path / "svar.txt"
@@ -113,6 +115,8 @@ def test_each_class_in_running_text(study, tmp_path, text, names):
     ("Steget 5 år: vi firar i maj.", ["Steget"]),
     ("Kontakta Andersson på kansliet.", ["Kontakta"]),                # a word before a surname
     ("Hösten 2025 blev lugn.", ["Hösten"]),
+    ("Mälarbygden\n”Nu vågar jag ringa själv.”", ["Mälarbygden"]),     # a compound over a quote
+    ("Hälsningar\nKansliet", ["Kansliet"]),
 ])
 def test_words_before_ages_and_surnames_stay(study, tmp_path, text, kept):
     path = tmp_path / "svar.txt"
