@@ -36,6 +36,7 @@ AGE = re.compile(r"(,\s*|\s*\(\s*|[ \t]+)\d{1,3}[ \t]*år\b")
 LONE_LEAD = re.compile(r"[ \t]*(?:[/–—•*_\"”“'(][ \t]*)*")
 LONE_TAIL = re.compile(r"[ \t]*[.,!:;*_\"”“')]*[ \t]*")
 QUOTE_START = tuple("\"”“„«»")
+LONE_MARGIN = 12               # at most this many marks and spaces around a word alone on a line
 # Endings of inflected forms: "Fikat" is "fika" + t, "Mälarbygden" ends in "bygd" + en.
 INFLECTIONS = ("ornas", "arnas", "ernas", "orna", "arna", "erna", "ens", "ets", "en", "et", "na", "ar", "er",
                "or", "n", "t", "s")
@@ -222,17 +223,23 @@ class NameDetector:
     def _alone(self, text: str, s: int, e: int) -> tuple[bool, bool]:
         """(the word is alone on its line, and the line says it is a name: a greeting on the
         line before, a signature slash, or a quote opening the line after)."""
-        start = text.rfind("\n", 0, s) + 1
-        end = text.find("\n", e)
-        end = len(text) if end < 0 else end
+        start = text.rfind("\n", max(0, s - LONE_MARGIN), s) + 1
+        end = text.find("\n", e, e + LONE_MARGIN + 1)
+        end = len(text) if end < 0 and len(text) - e <= LONE_MARGIN else end
+        if (start == 0 and s > LONE_MARGIN) or end < 0:
+            return False, False                     # more than marks around it on its line
         lead = text[start:s]
         if not LONE_LEAD.fullmatch(lead) or not LONE_TAIL.fullmatch(text[e:end]):
             return False, False
-        before = text[:start].rstrip()
-        prev_line = before[before.rfind("\n") + 1:]
-        next_line = text[end:].lstrip()
+        j = start - 1                               # the line before (blank lines skipped)
+        while j > 0 and text[j - 1].isspace():
+            j -= 1
+        prev_line = text[text.rfind("\n", 0, j) + 1:j] if j > 0 else ""
+        k = end
+        while k < len(text) and text[k].isspace():
+            k += 1
         greeted = bool(self._greeting_re and prev_line and self._greeting_re.search(prev_line))
-        return True, greeted or "/" in lead or next_line.startswith(QUOTE_START)
+        return True, greeted or "/" in lead or text.startswith(QUOTE_START, k)
 
     def find(self, text: str) -> list[Span]:
         tokens = [(m.start(), m.end(), m.group(0)) for m in TOKEN.finditer(text)]
