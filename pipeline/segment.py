@@ -9,7 +9,8 @@
   meaning); a paragraph longer than `max_passage_chars` becomes runs of whole sentences.
 
 Sentences come from spaCy's Swedish tokenizer + rule sentencizer (spacy.blank("sv")); it keeps
-"t.ex." and "bl.a." whole. Offsets are character offsets into the document text.
+"t.ex." and "bl.a." whole. Offsets are character offsets into the document text. Segment ids
+are stable (pipeline/stable_ids.py): the document's id and a hash of the segment's text.
 """
 from __future__ import annotations
 
