@@ -268,7 +268,7 @@ class NameDetector:
             elif after_role and not initial and not self.ambiguous(w):
                 flags[i] = True          # "kurator Zorbaxa"; not "handläggare Framför allt" (a lost full stop)
             elif (known_surname_next or (age is not None and age.group(1).strip()) or (alone and signed)) \
-                    and not (i > 0 and flags[i - 1]) and self.name_like(w):
+                    and self.name_like(w):
                 flags[i] = True          # "Solvig Andersson", "Solvig, 61 år", "Hälsningar\nSolvig"
             elif age is not None and self._base(w, self.last) and not self.ambiguous(w):
                 flags[i] = True          # "Andersson, 45 år"
