@@ -88,6 +88,8 @@ def _report_ingest(result) -> None:
         else:
             extra = f", {f.documents} dokument" if f.documents else ""
             print(f"  {name}: {STATUS_SV[f.status]}{extra}")
+            if f.note:
+                print(f"    Obs! {f.note}")
     print(f"Segment skapade: {result.segments}")
     if result.failed:
         print(f"{len(result.failed)} fil(er) kunde inte läsas; övriga är inlästa.", file=sys.stderr)
@@ -102,7 +104,7 @@ def _report_themes(result, study_dir: Path) -> None:
     for th in result.themes:
         print(f"  {th.id:>6}  {th.respondents:>4} svarande ({th.share:.0%})  {th.label}{tags.get(th.kind, '')}")
     for line in result.stale:
-        print(f"  Obs! {line}: flytten/fästningen gäller inte längre", file=sys.stderr)
+        print(f"  Obs! {line}", file=sys.stderr)
     print(f"Utan tema: {len(result.unassigned)} segment" + (f"; uteslutna: {len(result.excluded)}" if result.excluded else ""))
     print(f"Resultat: {study_dir / 'out' / 'themes.json'}; redigera teman i {study_dir / 'codebook.yaml'}")
 

@@ -23,6 +23,10 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
+LEGACY_IDS_NOTE = ("segmenten har fått nya, stabila id:n (studien skapades med en äldre narrativ); "
+                   "fästa citat, flyttar och uteslutna segment i codebook.yaml som pekar på de gamla "
+                   "id:na gäller inte längre: 'narrativ themes' listar dem")
+
 
 @dataclass
 class FileResult:
@@ -31,6 +35,7 @@ class FileResult:
     documents: int = 0
     problem: str = ""
     replaced: dict[str, int] = field(default_factory=dict)   # pseudonymised items per kind
+    note: str = ""         # something the user should know about this file (in Swedish)
 
 
 @dataclass
@@ -109,11 +114,12 @@ def run(paths: list[str | Path], store: Store, cfg: dict, key_file: str | Path |
                 for kind, n in pseudonymiser.apply(doc).items():
                     counts[kind] = counts.get(kind, 0) + n
         rows = pseudonymiser.take_new_rows() if pseudonymiser else []
+        legacy = store.has_legacy_ids(str(path.resolve()), sha)
         added, replaced = store.add_source(str(path.resolve()), sha, reader, n_chars, docs,
                                            settings_digest=digest, pseudonyms=rows)
         new_docs += added
         result.files.append(FileResult(str(path), "replaced" if replaced else "added", len(added),
-                                       replaced=counts))
+                                       replaced=counts, note=LEGACY_IDS_NOTE if legacy else ""))
     if pseudonymiser:
         pseudonymiser.write_key()
     if new_docs:

@@ -125,7 +125,7 @@ def _check_matrix(study_dir, participants):
     assert len(frame) == len(themes)
     assert (frame["Deltagare"] <= participants).all() and frame["Deltagare"].sum() > 0
     cell = frame["Deltagare: starkaste avsnitt"].iloc[0]
-    assert cell == "" or re.match(r"\[[0-9a-f]{8}\.\d+\.\d+\] ", cell)
+    assert cell == "" or re.match(r"\[[0-9a-f]{10}(-\d+)?\.[0-9a-f]{6}(-\d+)?\] ", cell)
     from openpyxl import load_workbook
     wb = load_workbook(study_dir / "out" / "narrativ.xlsx", read_only=True)
     rows = list(wb["Ramverksmatris"].iter_rows(values_only=True))
