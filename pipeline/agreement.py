@@ -36,6 +36,10 @@ import numpy as np
 from .errors import StudyError
 
 ID_COLUMNS = ("segment_id", "segment-id", "segment id", "segment", "segmentid", "id")
+# Without a segment id: the segment found by its file, position and text (a key that survives
+# a re-ingest, where segment ids — which embed a hash of the file — may change).
+KEY_COLUMNS = (("fil", "file", "källa", "source"), ("position", "locator"), ("text",))
+PLACEHOLDER_ANY = re.compile(r"\[[A-ZÅÄÖ]+ \d+\]")
 VALUE_COLUMN = re.compile(r"(?i)^(tema|teman|kod|koder|theme|themes|code|codes|kategori)\s*\d*$")
 NONE_COLUMN = re.compile(r"(?i)^(inget tema|ingen kod|inget|none|no theme)$")
 INFO_COLUMNS = {"text", "team", "form", "year", "år", "role", "roll", "site", "question", "fråga", "källa", "source",
@@ -134,17 +138,37 @@ def _read_table(path: Path):
     raise StudyError(f"{path}: okänt format '{suffix}'; väntade .xlsx, .csv eller .qdpx")
 
 
-def read_table_coding(path: Path, matcher: Matcher, known: set[str]) -> HumanCoding:
+def segment_keys(store) -> dict[tuple, str]:
+    """(file, position, text) -> segment id, and the same with placeholders made alike (a
+    re-ingest may number [NAMN n] differently)."""
+    out: dict[tuple, str] = {}
+    for g in store.segments():
+        out.setdefault((g["source_name"], g["locator"], g["text"]), g["id"])
+        out.setdefault((g["source_name"], g["locator"], PLACEHOLDER_ANY.sub("[X]", g["text"])), g["id"])
+    return out
+
+
+def read_table_coding(path: Path, matcher: Matcher, known: set[str], store=None) -> HumanCoding:
     frame = _read_table(path)
     cols = {str(c).strip().casefold(): c for c in frame.columns}
     id_col = next((cols[c] for c in ID_COLUMNS if c in cols), None)
+    key_cols = [next((cols[c] for c in names if c in cols), None) for names in KEY_COLUMNS]
+    if id_col is None and store is not None and all(key_cols):
+        keys = segment_keys(store)
+        frame["segment_id"] = [
+            keys.get((r[key_cols[0]], r[key_cols[1]], r[key_cols[2]]))
+            or keys.get((r[key_cols[0]], r[key_cols[1]], PLACEHOLDER_ANY.sub("[X]", r[key_cols[2]])))
+            or f"{r[key_cols[0]]}, {r[key_cols[1]]}" for _, r in frame.iterrows()]
+        id_col = "segment_id"
     if id_col is None:
-        raise StudyError(f"{path}: ingen kolumn med segment-id (t.ex. 'segment_id') i första raden")
+        raise StudyError(f"{path}: ingen kolumn med segment-id (t.ex. 'segment_id') i första raden, och inte "
+                         "heller kolumnerna fil, position och text")
     value_cols = [c for c in frame.columns if VALUE_COLUMN.match(str(c).strip())]
     none_cols = [c for c in frame.columns if NONE_COLUMN.match(str(c).strip())]
     theme_cols = [] if value_cols else [
         c for c in frame.columns
         if c != id_col and c not in none_cols and str(c).strip().casefold() not in INFO_COLUMNS
+        and c not in key_cols
         and not str(c).startswith("Unnamed")]
     if not value_cols and not theme_cols:
         raise StudyError(f"{path}: inga temakolumner (en kolumn per tema, eller kolumnen 'teman')")
@@ -217,7 +241,7 @@ def read_coding(path: Path, store, matcher: Matcher) -> HumanCoding:
         raise StudyError(f"{path}: filen finns inte")
     if path.suffix.lower() == ".qdpx":
         return read_project_coding(path, matcher, store)
-    return read_table_coding(path, matcher, {g["id"] for g in store.segments()})
+    return read_table_coding(path, matcher, {g["id"] for g in store.segments()}, store)
 
 
 # -- the figures ------------------------------------------------------------------------------

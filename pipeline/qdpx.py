@@ -48,7 +48,9 @@ def _draft_text(draft) -> str:
 
 
 def _variable_type(values: set[str]) -> str:
-    return "Integer" if values and all(v.lstrip("-").isdigit() and len(v) < 10 for v in values) else "Text"
+    def integer(v: str) -> bool:
+        return v.lstrip("-").isdigit() and len(v) < 10 and str(int(v)) == v
+    return "Integer" if values and all(integer(v) for v in values) else "Text"
 
 
 @dataclass
