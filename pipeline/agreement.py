@@ -47,7 +47,7 @@ INFO_COLUMNS = {"text", "team", "form", "year", "år", "role", "roll", "site", "
                 "fil", "file", "rad", "kolumn", "nyckel", "key", "kodare", "coder"}
 NONE_VALUES = {"-", "–", "inget tema", "ingen kod", "none", "no theme"}
 FALSE_MARKS = {"", "0", "0.0", "nej", "no", "false", "falskt", "-", "nan"}
-SPLIT = re.compile(r"\s*[;,|\n]\s*")
+SPLIT = re.compile(r"\s*[;|\n]\s*")
 
 
 # -- matching human theme names to machine themes ---------------------------------------------
@@ -148,6 +148,20 @@ def segment_keys(store) -> dict[tuple, str]:
     return out
 
 
+def _names(cell: str, matcher: Matcher) -> list[str]:
+    """The theme names in one cell: split on ; | and new lines, and on commas unless the part
+    is a name as it stands (labels may hold commas)."""
+    if not cell or matcher.match(cell):
+        return [cell] if cell else []
+    out = []
+    for part in SPLIT.split(cell):
+        if "," in part and not matcher.match(part):
+            out += [p.strip() for p in part.split(",") if p.strip()]
+        elif part:
+            out.append(part)
+    return out
+
+
 def read_table_coding(path: Path, matcher: Matcher, known: set[str], store=None) -> HumanCoding:
     frame = _read_table(path)
     cols = {str(c).strip().casefold(): c for c in frame.columns}
@@ -181,7 +195,7 @@ def read_table_coding(path: Path, matcher: Matcher, known: set[str], store=None)
         keys: set[str] = set()
         explicit_none = any(str(row[c]).strip().casefold() not in FALSE_MARKS for c in none_cols)
         for c in value_cols:
-            for value in SPLIT.split(str(row[c]).strip()):
+            for value in _names(str(row[c]).strip(), matcher):
                 if not value or value.casefold() == "nan":
                     continue
                 if value.casefold() in NONE_VALUES:
@@ -411,17 +425,18 @@ def draw_sample(store, cfg: dict, n: int, seed: int | None = None) -> list[dict]
     keys = sorted(strata)
     sizes = np.array([len(strata[k]) for k in keys], dtype=float)
     n = min(n, int(sizes.sum()))
-    exact = sizes / sizes.sum() * n
-    quota = np.floor(exact).astype(int)
-    if n >= len(keys):
-        quota = np.maximum(quota, 1)
-    while quota.sum() > n:                        # the minimum of one overshot: take from the largest
-        quota[int(np.argmax(quota - exact))] -= 1
-    for j in np.argsort(-(exact - quota), kind="stable"):
-        if quota.sum() >= n:
-            break
-        if quota[j] < sizes[j]:
-            quota[j] += 1
+    quota = np.zeros(len(keys), dtype=int)
+    if n >= len(keys):                            # one per stratum, the rest in proportion
+        quota[:] = 1
+        rest, spare = n - len(keys), sizes - 1
+        if rest and spare.sum():
+            exact = spare / spare.sum() * rest
+            add = np.floor(exact).astype(int)
+            for j in np.argsort(-(exact - add), kind="stable")[:rest - int(add.sum())]:
+                add[j] += 1
+            quota += np.minimum(add, spare.astype(int))
+    else:                                         # fewer places than strata: the largest strata
+        quota[np.argsort(-sizes, kind="stable")[:n]] = 1
     rng = np.random.default_rng(seed)
     picked = []
     for k, q in zip(keys, quota):
