@@ -422,6 +422,8 @@ def draw_sample(store, cfg: dict, n: int, seed: int | None = None) -> list[dict]
         strata[(theme, team)].append({"segment_id": g["id"], "text": g["text"], "team": team})
     if n < 1:
         raise StudyError("urvalet måste vara minst 1 segment")
+    if not strata:
+        raise StudyError(f"{store.dir}: inga segment att välja ur; kör 'narrativ ingest' först")
     keys = sorted(strata)
     sizes = np.array([len(strata[k]) for k in keys], dtype=float)
     n = min(n, int(sizes.sum()))
