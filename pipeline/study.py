@@ -67,6 +67,33 @@ class Study:
         return export.run(self.store, self.config, self.dir, draft.Draft.from_json(path.read_text(encoding="utf-8")),
                           draft.load_material(self.store), allow_identifying=allow_identifying)
 
+    def export_qdpx(self, allow_identifying: bool = False) -> Path:
+        """out/narrativ.qdpx: the study as a REFI-QDA project (see pipeline.qdpx)."""
+        from . import qdpx
+        return qdpx.export(self.store, self.config, self.dir, allow_identifying=allow_identifying)
+
+    def export_codebook(self, path: str | Path | None = None) -> Path:
+        """codebook.yaml as a REFI-QDA codebook (default out/kodbok.qdc); see pipeline.qdc."""
+        from . import qdc
+        return qdc.export_codebook(self.dir, Path(path) if path else None)
+
+    def import_codebook(self, path: str | Path) -> tuple[int, int]:
+        """Codes from a .qdc, .qdpx or .csv into codebook.yaml. Returns (added, updated)."""
+        from . import qdc
+        return qdc.import_codebook(Path(path), self.dir)
+
+    def agreement(self, coded: str | Path, allow_identifying: bool = False):
+        """Agreement of a human coding (xlsx/csv/qdpx) with the themes: an AgreementReport
+        (kappa per theme, alpha, disagreements); see pipeline.agreement."""
+        from . import agreement
+        return agreement.run(self.store, self.config, self.dir, Path(coded), allow_identifying=allow_identifying)
+
+    def agreement_sample(self, n: int, path: str | Path | None = None, allow_identifying: bool = False) -> Path:
+        """A stratified sample (by theme and team) to code by hand, as xlsx."""
+        from . import agreement
+        return agreement.write_sample(self.store, self.config, self.dir, n, Path(path) if path else None,
+                                      allow_identifying=allow_identifying)
+
     def questions(self, questions, allow_identifying: bool = False) -> list[dict]:
         """Answer research questions (a list, or a file with one per line) from the interviews;
         writes out/questions.json. See pipeline.questions."""

@@ -12,8 +12,8 @@ from conftest import DEMO, ROOT
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_four_notebooks_without_outputs():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["1_", "2_", "3_", "4_"]
+def test_there_are_five_notebooks_without_outputs():
+    assert [p.name[:2] for p in NOTEBOOKS] == ["1_", "2_", "3_", "4_", "5_"]
     for path in NOTEBOOKS:
         nb = json.loads(path.read_text(encoding="utf-8"))
         for cell in nb["cells"]:
@@ -44,3 +44,6 @@ def test_notebook_runs(path, notebook_study, monkeypatch):
         assert (notebook_study / "out" / "narrativ.docx").exists()
     if path.name.startswith("3_"):
         assert (notebook_study / "out" / "questions.json").exists()
+    if path.name.startswith("5_"):
+        assert (notebook_study / "out" / "narrativ.qdpx").exists()
+        assert (notebook_study / "out" / "overensstammelse.json").exists()
