@@ -121,7 +121,8 @@ class Study:
 
 
 STUDY_FILES = ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm", SALT_FILE, config.STUDY_FILE,
-               "codebook.yaml")
+               "codebook.yaml", ".narrativ.lock", ".narrativ-jobs.json")
+UPLOAD_DIR = "källfiler"        # files uploaded on the web page (pipeline/web), kept to be read again
 
 
 def delete_study(path: str | Path, open_study: "Study | None" = None) -> list[Path]:
@@ -131,6 +132,7 @@ def delete_study(path: str | Path, open_study: "Study | None" = None) -> list[Pa
     for name in STUDY_FILES:
         (path / name).unlink(missing_ok=True)
     shutil.rmtree(path / "out", ignore_errors=True)
+    shutil.rmtree(path / UPLOAD_DIR, ignore_errors=True)
     left = sorted(path.iterdir()) if path.exists() else []
     if path.exists() and not left:
         path.rmdir()

@@ -48,7 +48,6 @@ def create_app(studies: Path, token: str, hosts: list[str] | None = None) -> Sta
     env = Environment(loader=PackageLoader("pipeline.web", "templates"), autoescape=select_autoescape())
     runner = jobs.JobRunner()
     flash: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    limits = config.defaults()
     interrupted = {}
     for d in sorted(p for p in studies.iterdir() if (p / STORE_FILE).exists()):
         job = jobs.interrupted(d)
@@ -310,7 +309,7 @@ def create_app(studies: Path, token: str, hosts: list[str] | None = None) -> Sta
     app = Starlette(routes=routes, middleware=middleware)
     app.state.runner = runner
     app.state.studies = studies
-    app.state.limits = limits
+    app.state.interrupted = dict(interrupted)
     return app
 
 

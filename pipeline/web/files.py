@@ -9,8 +9,8 @@ import unicodedata
 from pathlib import Path
 
 from ..errors import NarrativError
+from ..study import UPLOAD_DIR  # noqa: F401 (re-exported)
 
-UPLOAD_DIR = "källfiler"
 STUDY_NAME = re.compile(r"^[0-9A-Za-zÅÄÖåäöÉéÜü][0-9A-Za-zÅÄÖåäöÉéÜü _\-]{0,59}$")
 FILE_NAME = re.compile(r"^[0-9A-Za-zÅÄÖåäöÉéÜü][0-9A-Za-zÅÄÖåäöÉéÜü _\-.,()]{0,119}$")
 DOWNLOADS = {"narrativ.docx": "Word-dokument", "narrativ.xlsx": "Excel-fil", "narrativ.md": "Markdown",
@@ -66,6 +66,8 @@ def check_content(name: str, data: bytes, extensions: list[str], max_bytes: int,
         if not data.startswith(b"PK\x03\x04"):
             raise UploadError(name, f"innehållet är inte en {kind} (en {kind} är ett zip-arkiv): "
                               "filen är skadad eller har fel filändelse")
+        if suffix == ".xlsx" and _filled_rows(data) == 0:
+            raise UploadError(name, "kalkylbladet är tomt: det finns inga svar att läsa (inga rader under rubrikraden)")
     elif suffix == ".pdf":
         if not data.lstrip()[:5] == b"%PDF-":
             raise UploadError(name, "innehållet är inte en PDF: filen är skadad eller har fel filändelse")
@@ -80,6 +82,25 @@ def check_content(name: str, data: bytes, extensions: list[str], max_bytes: int,
                 continue
         else:
             raise UploadError(name, f"innehållet är inte en {kind}: okänd teckenkodning; spara filen som UTF-8")
+
+
+def _filled_rows(data: bytes) -> int | None:
+    """Rows with any value below the first filled row, over all sheets (None: unreadable, which
+    the ingest stage reports in its own words)."""
+    import io
+    from openpyxl import load_workbook
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:                    # noqa: BLE001 - any unreadable workbook: ingest says why
+        return None
+    try:
+        filled = 0
+        for ws in wb.worksheets:
+            rows = [r for r in ws.iter_rows(values_only=True) if any(v not in (None, "") for v in r)]
+            filled += max(0, len(rows) - 1)
+        return filled
+    finally:
+        wb.close()
 
 
 def download_path(study: Path, name: str) -> Path:

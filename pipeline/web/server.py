@@ -20,10 +20,14 @@ def serve(studies: Path, port: int | None = None, host: str = "127.0.0.1", open_
         print(f"VARNING: sidan nås nu från andra datorer via {host}. Data om deltagare kan då läsas av "
               "alla som har länken och når den här datorn. Använd det bara om du vet varför.", file=sys.stderr)
     token = new_token()
-    app = create_app(studies, token, hosts=[] if host in LOOPBACK else [host])
+    # an explicit other address: reached by this machine's names and addresses (the token still guards it)
+    app = create_app(studies, token, hosts=[] if host in LOOPBACK else ["*"])
     url = f"http://{'127.0.0.1' if host in LOOPBACK else host}:{port}/?token={token}"
     print(f"narrativ körs. Öppna sidan i webbläsaren (länken innehåller din åtkomstkod):\n\n    {url}\n")
     print(f"Studierna sparas i {Path(studies).resolve()}. Stäng med Ctrl+C.")
+    from .app import interrupted_text
+    for name, job in app.state.interrupted.items():
+        print(f"Obs! {name}: {interrupted_text(job)}")
     if open_browser:
         def launch():
             import webbrowser
