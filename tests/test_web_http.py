@@ -301,7 +301,7 @@ def test_theme_edits_are_written_to_the_codebook_and_seen_by_the_cli(demo_copy, 
     page = web.get("/studie/studie/teman").text
     ids = re.findall(r'<section class="theme" id="theme-(T\d+)"', page)
     assert len(ids) >= 5
-    first, second, third, fourth = ids[:4]
+    first, second, third, fourth, fifth = ids[:5]
 
     r = web.post("/studie/studie/teman/andra", data={"csrf": csrf, "action": "rename", "theme": first,
                                                      "value": "Vårt eget namn på temat"})
@@ -323,10 +323,10 @@ def test_theme_edits_are_written_to_the_codebook_and_seen_by_the_cli(demo_copy, 
     move = themes[second]["segment_ids"][0]
     assert pin != move
     for action, theme, value, segment in (("pin", second, "", pin), ("move", second, third, move),
-                                          ("merge", fourth, third, "")):
+                                          ("merge", fourth, third, ""), ("split", fifth, "", "")):
         edits.edit_theme(demo_copy, action, theme, value, segment)
     saved = {t["id"]: t for t in yaml.safe_load((demo_copy / "codebook.yaml").read_text(encoding="utf-8"))["themes"]}
-    assert saved[second]["pinned"] == [pin] and saved[fourth]["merge_into"] == third
+    assert saved[second]["pinned"] == [pin] and saved[fourth]["merge_into"] == third and saved[fifth]["split"] == 2
     assert cb.load(demo_copy / "codebook.yaml").moves == {move: third}
     for tid, entry in before.items():                                   # narrativ's own fields kept, as by hand
         assert {k: saved[tid].get(k) for k in edits.WRITTEN_BY_US} == {k: entry.get(k) for k in edits.WRITTEN_BY_US}
@@ -338,6 +338,7 @@ def test_theme_edits_are_written_to_the_codebook_and_seen_by_the_cli(demo_copy, 
         themes = {t["id"]: t for t in s.store.themes()}
     assert themes[second]["representative"][0] == pin
     assert move in themes[third]["segment_ids"] and fourth not in themes
+    assert fifth not in themes and len(set(themes) - set(before)) >= 2          # split into new themes
     assert fourth in next(t for t in yaml.safe_load((demo_copy / "codebook.yaml").read_text(encoding="utf-8"))["themes"]
                           if t["id"] == third)["merged_from"]
 
