@@ -366,3 +366,28 @@ def test_theme_edits_are_written_to_the_codebook_and_seen_by_the_cli(demo_copy, 
     capsys.readouterr()
     cli_text = "\n".join(p.text for p in docx.Document(str(demo_copy / "out" / "narrativ.docx")).paragraphs)
     assert "Vårt eget namn på temat" in cli_text
+
+
+def test_another_address_only_when_asked_and_with_a_warning(tmp_path):
+    """By default the page listens on 127.0.0.1; `--host` (here 127.0.0.2, still this machine)
+    warns that others could reach it."""
+    from pipeline import cli
+    args = cli.build_parser().parse_args(["serve"])
+    assert args.host == "127.0.0.1"
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--studies", str(tmp_path / "s"),
+                               "--host", "127.0.0.2", "--port", str(port), "--no-browser"], cwd=ROOT,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in server.stdout:
+            lines.append(line)
+            if "?token=" in line:
+                break
+        out = "".join(lines)
+        assert out.startswith("VARNING: sidan nås nu från andra datorer via 127.0.0.2")
+        assert f"http://127.0.0.2:{port}/?token=" in out
+    finally:
+        server.kill()
+        server.wait()
