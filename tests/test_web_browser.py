@@ -84,8 +84,19 @@ def browser(server, tmp_path_factory):
 
 
 def _wait(driver, condition, timeout=LONG):
+    from selenium.common.exceptions import JavascriptException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(driver, timeout, poll_frequency=0.5).until(condition)
+    return WebDriverWait(driver, timeout, poll_frequency=0.5,
+                         ignored_exceptions=(StaleElementReferenceException, JavascriptException)).until(condition)
+
+
+def _submit(driver, button):
+    """Click a form's button and wait until the browser has left the page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    page = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    _wait(driver, EC.staleness_of(page), 60)
 
 
 def _idle(driver) -> bool:
@@ -105,11 +116,11 @@ def test_kansli_flow_from_files_to_word_with_a_renamed_theme(server, browser):
     d = browser
     # 1. create a study and upload the demo files
     d.find_element(By.ID, "study-name").send_keys("Berättelse 2025")
-    d.find_element(By.ID, "create-study").click()
+    _submit(d, d.find_element(By.ID, "create-study"))
     _wait(d, lambda x: x.find_elements(By.ID, "file-input"), 30)
     files = sorted(DEMO.iterdir())
     d.find_element(By.ID, "file-input").send_keys("\n".join(str(p) for p in files))
-    d.find_element(By.ID, "upload-button").click()
+    _submit(d, d.find_element(By.ID, "upload-button"))
     _wait(d, lambda x: x.find_elements(By.CSS_SELECTOR, "#job progress, #last-job"), 60)
     assert d.find_elements(By.CSS_SELECTOR, "#job progress"), "no progress bar while the files are read"
     _wait(d, _idle)
@@ -127,7 +138,7 @@ def test_kansli_flow_from_files_to_word_with_a_renamed_theme(server, browser):
 
     # 3. themes: find them, rename one
     _nav(d, "3. Teman")
-    d.find_element(By.ID, "run-themes").click()
+    _submit(d, d.find_element(By.ID, "run-themes"))
     _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "section.theme"))
     first = d.find_elements(By.CSS_SELECTOR, "section.theme")[0]
     old_label = first.find_element(By.CLASS_NAME, "theme-label").text
@@ -138,7 +149,7 @@ def test_kansli_flow_from_files_to_word_with_a_renamed_theme(server, browser):
     field = first.find_element(By.CLASS_NAME, "rename-input")
     field.clear()
     field.send_keys(new_label)
-    first.find_element(By.CSS_SELECTOR, "button.rename").click()
+    _submit(d, first.find_element(By.CSS_SELECTOR, "button.rename"))
     _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "section.theme"))
     labels = [e.text for e in d.find_elements(By.CLASS_NAME, "theme-label")]
     assert new_label in labels and old_label not in labels
@@ -148,7 +159,7 @@ def test_kansli_flow_from_files_to_word_with_a_renamed_theme(server, browser):
 
     # 4. the draft, with each paragraph's quotes one click away
     _nav(d, "4. Utkast")
-    d.find_element(By.ID, "run-draft").click()
+    _submit(d, d.find_element(By.ID, "run-draft"))
     _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "article.draft .paragraph"))
     details = d.find_elements(By.CSS_SELECTOR, "article.draft details")
     assert details
@@ -173,7 +184,7 @@ def test_files_dropped_on_the_page_are_read(server, browser):
     d = browser
     d.get(f"{server['base']}/")
     d.find_element(By.ID, "study-name").send_keys("Släppta filer")
-    d.find_element(By.ID, "create-study").click()
+    _submit(d, d.find_element(By.ID, "create-study"))
     _wait(d, lambda x: x.find_elements(By.ID, "dropzone"), 30)
     d.execute_script("""
         const text = "Samordningsteam Ekbacka\\n\\n- ”Jag fick stöd att söka jobb och har nu en anställning.”\\n";
