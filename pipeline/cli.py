@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "delete", "delete the study: store, settings, results and pseudonym material")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    p = sub.add_parser("serve", help="the local web page (for the kansli): prints its address with an access token")
+    p.add_argument("--studies", type=Path, default=Path.home() / "narrativ-studier",
+                   help="folder of studies (default: ~/narrativ-studier)")
+    p.add_argument("--port", type=int, help="port on 127.0.0.1 (default: [web] port)")
+    p.add_argument("--host", default="127.0.0.1", help="listen on another address (warns: others could reach it)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     return parser
 
 
@@ -181,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "delete":
             return _delete(args)
+        if args.command == "serve":
+            from .web.server import serve
+            return serve(args.studies, args.port, args.host, open_browser=not args.no_browser)
         if args.command in ("info", "segments", "segment", "embed", "themes", "draft", "export", "questions",
                             "agreement") or (args.command == "codebook" and args.action == "export"):
             study = Study(args.study, create=False)

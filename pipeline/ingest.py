@@ -78,14 +78,18 @@ def settings_digest(cfg: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def run(paths: list[str | Path], store: Store, cfg: dict, key_file: str | Path | None = None) -> IngestResult:
+def run(paths: list[str | Path], store: Store, cfg: dict, key_file: str | Path | None = None,
+        progress=None) -> IngestResult:
+    """`progress`: optional callable(done, total, what), told after each file read and stored."""
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     icfg = cfg["ingest"]
     digest = settings_digest(cfg)
     files, skipped = expand(paths, icfg["extensions"])
     result = IngestResult(files=list(skipped))
     batch = []                                  # (path, sha, reader, n_chars, docs)
-    for path in files:
+    for i, path in enumerate(files):
+        if progress:
+            progress(i, 2 * len(files), f"Läser {path.name}")
         try:
             if not path.exists():
                 raise InputError(path, "filen finns inte")
@@ -107,7 +111,9 @@ def run(paths: list[str | Path], store: Store, cfg: dict, key_file: str | Path |
     if pseudonymiser:
         pseudonymiser.learn([doc for *_, docs in batch for doc in docs])
     new_docs: list[str] = []
-    for path, sha, reader, n_chars, docs in batch:
+    for i, (path, sha, reader, n_chars, docs) in enumerate(batch):
+        if progress:
+            progress(len(files) + i * len(files) // len(batch), 2 * len(files), f"Pseudonymiserar och sparar {path.name}")
         counts: dict[str, int] = {}
         if pseudonymiser:
             for doc in docs:
@@ -123,6 +129,8 @@ def run(paths: list[str | Path], store: Store, cfg: dict, key_file: str | Path |
     if pseudonymiser:
         pseudonymiser.write_key()
     if new_docs:
+        if progress:
+            progress(2 * len(files), 2 * len(files), "Delar texterna i segment")
         result.segments = segment.run(store, cfg, new_docs)
     store.log_run("ingest", "ok" if result.ok else "errors", {
         "files": [{"file": Path(f.path).name, "status": f.status, "documents": f.documents,
