@@ -38,6 +38,13 @@ CHOICES = {
     "draft.support_check": ("llm", "always", "never"),
 }
 
+# Keys earlier versions wrote into every new study.toml (a full copy of the defaults) that are
+# no longer used: accepted and ignored, so that an older study still opens.
+RETIRED = {
+    "draft.support_max_rank",      # the paraphrase check now uses support_max_share
+    "draft.wish_markers",          # never read: wishes are told by the question they answer
+}
+
 TYPE_SV = {str: "en text (inom citattecken)", bool: "true eller false", int: "ett heltal",
            float: "ett tal", list: "en lista [ … ]", dict: "en tabell"}
 
@@ -124,6 +131,8 @@ class _Checker:
     # -- the walk ------------------------------------------------------------------------------
     def table(self, user: dict, template: dict, parts: list[str]) -> None:
         for key, value in user.items():
+            if key not in template and ".".join([p for p in parts if not p.startswith("#")] + [key]) in RETIRED:
+                continue
             if key not in template:
                 raise self.unknown(parts, key, value, template)
             self.value(value, template[key], parts + [key])

@@ -159,3 +159,15 @@ def test_defaults_have_the_types_the_code_expects():
         for key, value in table.items():
             if isinstance(value, str) and value.startswith(("(?i)", "^")):
                 re.compile(value)
+
+
+def test_an_older_study_toml_with_retired_keys_still_opens(study_dir):
+    """Earlier versions wrote a full copy of the defaults into study.toml; keys since retired
+    are accepted and ignored, while a typo next to them still stops."""
+    from pipeline.settings import RETIRED
+    assert "draft.support_max_rank" in RETIRED
+    _write(study_dir, "[draft]\nsupport_max_rank = 3\nwish_markers = '(?i)önska'\n")
+    cfg = config.load(study_dir)
+    assert cfg["draft"]["support_max_share"] == config.defaults()["draft"]["support_max_share"]
+    message = _error(study_dir, "[draft]\nsupport_max_rank = 3\nsupport_max_shar = 0.2\n")
+    assert "menade du 'support_max_share'?" in message
