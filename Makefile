@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean-demo
+.PHONY: demo serve test bench clean-demo browser
 
 # torch==2.13.0 (local CPU build) goes in BEFORE anything that could depend on it; a bare
 # 'torch' requirement would pull a multi-GB CUDA build.
@@ -18,7 +18,21 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/narrativ run corpora/demo --study studies/demo
 
-test: $(STAMP)
+# The web page for the kansli; studies are kept in ~/narrativ-studier.
+serve: $(STAMP)
+	$(BIN)/narrativ serve
+
+# The browser test (tests/test_web_browser.py) uses Debian's chromium + chromedriver; no tool
+# downloads a browser. Installed here when missing and we are root; otherwise a note.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing chromium + chromium-driver (Debian) for the browser test"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null \
+	    || echo "Note: could not install chromium; the browser test will skip (and fail under CI=true)"; \
+	else echo "Note: chromium/chromedriver missing and not root: the browser test will skip (install: apt-get install chromium chromium-driver)"; fi
+
+test: $(STAMP) browser
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest
 
 bench: $(STAMP)

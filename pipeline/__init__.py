@@ -1,6 +1,6 @@
 """narrativ: Swedish free-text answers and interviews -> themes with evidence -> a drafted
-narrative. Stages (one module each): ingest -> segment -> (pseudonymise, embed, themes, draft,
-export to come). The store is SQLite (pipeline.store); settings live in study.toml."""
+narrative. Stages (one module each): ingest -> pseudonymise -> segment -> embed -> themes ->
+draft -> export. The store is SQLite (pipeline.store); settings live in study.toml."""
 import os
 
 # Nothing in narrativ may reach the network: put the Hugging Face libraries in offline mode

@@ -26,9 +26,10 @@ def _allow_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _command(sub, name: str, text: str) -> argparse.ArgumentParser:
-    """A sub-command; every one works on a study folder."""
+    """A sub-command; every one works on a study folder (ingest and run make it)."""
     p = sub.add_parser(name, help=text)
-    p.add_argument("--study", required=True, type=Path, help="study folder (created if missing)")
+    made = "created if missing" if name in ("ingest", "run") else "made by 'narrativ ingest' or 'narrativ run'"
+    p.add_argument("--study", required=True, type=Path, help=f"study folder ({made})")
     return p
 
 
@@ -69,11 +70,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", required=True, type=Path, help="text file, one question per line")
     _allow_arg(p)
 
-    p = _command(sub, "export", "export the last draft again (docx, md, xlsx, png)")
+    p = _command(sub, "export", "export the last draft again (docx, md, xlsx, png), or the study as a REFI-QDA project")
+    p.add_argument("--format", choices=["report", "qdpx"], default="report",
+                   help="report: narrativ.docx, .md, .xlsx and teman.png (default); qdpx: out/narrativ.qdpx for "
+                        "NVivo, ATLAS.ti, MAXQDA, QualCoder")
+    _allow_arg(p)
+
+    p = _command(sub, "codebook", "exchange the codebook with QDA tools: export as REFI-QDA .qdc, import .qdc/.qdpx/.csv")
+    p.add_argument("action", choices=["export", "import"])
+    p.add_argument("file", nargs="?", type=Path, help="import: the .qdc, .qdpx or .csv (name, description) to read")
+    p.add_argument("--format", choices=["qdc"], default="qdc", help="export format (REFI-QDA codebook)")
+    p.add_argument("--output", "-o", type=Path, help="export: file to write (default: DIR/out/kodbok.qdc)")
+
+    p = _command(sub, "agreement", "agreement of a human coder with the themes (kappa, alpha), or a sample to code")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--coded", type=Path, metavar="FILE", help="the human coding: .xlsx/.csv (segment id + themes) or .qdpx")
+    g.add_argument("--sample", type=int, metavar="N", help="draw a stratified sample of N segments to code (xlsx)")
+    p.add_argument("--output", "-o", type=Path, help="--sample: file to write (default: DIR/out/kodningsurval.xlsx)")
     _allow_arg(p)
 
     p = _command(sub, "delete", "delete the study: store, settings, results and pseudonym material")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    p = sub.add_parser("serve", help="the local web page (for the kansli): prints its address with an access token")
+    p.add_argument("--studies", type=Path, default=Path.home() / "narrativ-studier",
+                   help="folder of studies (default: ~/narrativ-studier)")
+    p.add_argument("--port", type=int, help="port on 127.0.0.1 (default: [web] port)")
+    p.add_argument("--host", default="127.0.0.1", help="listen on another address (warns: others could reach it)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     return parser
 
 
@@ -87,6 +111,8 @@ def _report_ingest(result) -> None:
         else:
             extra = f", {f.documents} dokument" if f.documents else ""
             print(f"  {name}: {STATUS_SV[f.status]}{extra}")
+            if f.note:
+                print(f"    Obs! {f.note}")
     print(f"Segment skapade: {result.segments}")
     if result.failed:
         print(f"{len(result.failed)} fil(er) kunde inte läsas; övriga är inlästa.", file=sys.stderr)
@@ -101,7 +127,7 @@ def _report_themes(result, study_dir: Path) -> None:
     for th in result.themes:
         print(f"  {th.id:>6}  {th.respondents:>4} svarande ({th.share:.0%})  {th.label}{tags.get(th.kind, '')}")
     for line in result.stale:
-        print(f"  Obs! {line}: flytten/fästningen gäller inte längre", file=sys.stderr)
+        print(f"  Obs! {line}", file=sys.stderr)
     print(f"Utan tema: {len(result.unassigned)} segment" + (f"; uteslutna: {len(result.excluded)}" if result.excluded else ""))
     print(f"Resultat: {study_dir / 'out' / 'themes.json'}; redigera teman i {study_dir / 'codebook.yaml'}")
 
@@ -138,12 +164,35 @@ def _delete(args) -> int:
     return 0
 
 
+def _exchange(study, args) -> int:
+    """`codebook export|import` and `agreement`."""
+    if args.command == "codebook" and args.action == "export":
+        print(f"Skrivet: {study.export_codebook(args.output)}")
+    elif args.command == "codebook":
+        if args.file is None:
+            print("FEL: ange filen att importera: narrativ codebook import FIL --study MAPP", file=sys.stderr)
+            return 2
+        added, updated = study.import_codebook(args.file)
+        print(f"Kodbok: {added} nya teman, {updated} uppdaterade, i {study.dir / 'codebook.yaml'}; "
+              "kör 'narrativ themes' för att koda med dem")
+    elif args.sample is not None:
+        print(f"Skrivet: {study.agreement_sample(args.sample, args.output, allow_identifying=args.allow_identifying)}")
+    else:
+        print(study.agreement(args.coded, allow_identifying=args.allow_identifying).format())
+        print(f"Resultat: {study.dir / 'out' / 'overensstammelse.json'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "delete":
             return _delete(args)
-        if args.command in ("info", "segments", "segment", "embed", "themes", "draft", "export", "questions"):
+        if args.command == "serve":
+            from .web.server import serve
+            return serve(args.studies, args.port, args.host, open_browser=not args.no_browser)
+        if args.command in ("info", "segments", "segment", "embed", "themes", "draft", "export", "questions",
+                            "agreement") or (args.command == "codebook" and args.action == "export"):
             study = Study(args.study, create=False)
         else:
             study = Study(args.study)
@@ -177,6 +226,11 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {r['question']}{focus}: {n} avsnitt i {len(r['groups'])} grupper")
                 print(f"Resultat: {study.dir / 'out' / 'questions.json'}")
                 return 0
+            if args.command == "export" and args.format == "qdpx":
+                print(f"Skrivet: {study.export_qdpx(allow_identifying=args.allow_identifying)}")
+                return 0
+            if args.command in ("codebook", "agreement"):
+                return _exchange(study, args)
             if args.command == "export":
                 paths = study.export(allow_identifying=args.allow_identifying)
                 print("Skrivet: " + ", ".join(str(p) for p in paths.values()))

@@ -131,6 +131,48 @@ def load(path: Path) -> Codebook | None:
                     exclude_segments=[str(x) for x in data.get("exclude_segments") or []])
 
 
+def stale_references(book: Codebook, segments: set[str], documents: set[str], themed: set[str],
+                     rediscover: bool = False) -> list[str]:
+    """The user's placements that no longer apply, one sentence each (they stay in the codebook
+    until the user removes them, and are said on every run):
+    * a pinned, moved or left-out segment that no longer exists: its text changed (its
+      document is still there) or it is gone;
+    * a pin or move of a segment that is not themed (left out in exclude_segments, or of a kind
+      not in [themes] kinds);
+    * with --rediscover: pins in and moves to the inductive themes that run forgets."""
+    from .stable_ids import document_of
+
+    def missing(sid: str) -> str:
+        if document_of(sid) in documents:
+            return "texten har ändrats sedan dess (segmentet har fått ett nytt id)"
+        return "segmentet finns inte längre (texten har ändrats eller tagits bort)"
+
+    def why(sid: str) -> str | None:
+        if sid not in segments:
+            return missing(sid)
+        if sid in book.exclude_segments:
+            return "segmentet är uteslutet i exclude_segments"
+        if sid not in themed:
+            return "segmentet tematiseras inte (dess dokumenttyp finns inte i [themes] kinds)"
+        return None
+
+    forgotten = {t.id for t in book.themes if not (t.examples or t.source == "codebook")} if rediscover else set()
+    out = []
+    for t in book.themes:
+        for sid in t.pinned:
+            reason = "--rediscover tar bort temat" if t.id in forgotten else why(sid)
+            if reason:
+                out.append(f"tema {t.id} ({t.label}): fästningen av segment {sid} gäller inte längre – {reason}")
+    for sid, tid in book.moves.items():
+        reason = f"--rediscover tar bort tema {tid}" if tid in forgotten else why(sid)
+        if reason:
+            out.append(f"moves: flytten av segment {sid} till tema {tid} gäller inte längre – {reason}")
+    for sid in book.exclude_segments:
+        if sid not in segments:
+            out.append(f"exclude_segments: uteslutningen av segment {sid} gäller inte längre – {missing(sid)}")
+    return out
+
+
 def save(path: Path, codebook: Codebook) -> None:
     """Write atomically (temp file + rename) so a crash never leaves half a codebook."""
     import yaml

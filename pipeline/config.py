@@ -1,4 +1,5 @@
-"""Study settings: pipeline/defaults.toml overlaid with DIR/study.toml."""
+"""Study settings: pipeline/defaults.toml overlaid with DIR/study.toml (checked against the
+defaults' keys and types first: pipeline.settings)."""
 from __future__ import annotations
 
 import copy
@@ -6,6 +7,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
+from . import settings
 from .errors import StudyError
 
 STUDY_FILE = "study.toml"
@@ -38,6 +40,7 @@ def load(study_dir: str | Path) -> dict:
             user = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise StudyError(f"{path}: kan inte läsa inställningarna ({exc})") from None
+        settings.check(user, cfg, path)        # an unknown key or a wrong type stops here
         cfg = _merge(cfg, user)
     return cfg
 

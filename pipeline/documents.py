@@ -23,6 +23,9 @@ class Document:
     locator: str = ""
     # Documents from one respondent share this key (one survey row = one respondent).
     respondent: str | None = None
+    # What identifies this unit in its file apart from its text and position, when the file says
+    # (a survey's respondent id + question); None: its heading and text do (see stable_ids).
+    key: str | None = None
     # Person names seen in metadata (e.g. an interview heading). Handed to pseudonymisation as
     # a deny-list; never stored.
     names: list[str] = field(default_factory=list)

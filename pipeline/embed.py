@@ -105,8 +105,10 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def embed_texts(store, embedder: Embedder, texts: list[str], batch_size: int = 64) -> tuple[np.ndarray, int]:
-    """Vectors for `texts` (cached ones from the store). Returns (matrix, number newly embedded)."""
+def embed_texts(store, embedder: Embedder, texts: list[str], batch_size: int = 64,
+                progress=None) -> tuple[np.ndarray, int]:
+    """Vectors for `texts` (cached ones from the store). Returns (matrix, number newly embedded).
+    `progress`: optional callable(done, total, what), told after each batch."""
     hashes = [text_hash(t) for t in texts]
     cached = store.get_embeddings(embedder.model_id, set(hashes))
     missing = sorted({h: t for h, t in zip(hashes, texts) if h not in cached}.items())
@@ -120,6 +122,8 @@ def embed_texts(store, embedder: Embedder, texts: list[str], batch_size: int = 6
             store.put_embeddings(embedder.model_id, [(h, v) for (h, _), v in zip(chunk, vectors)])
             cached.update({h: v for (h, _), v in zip(chunk, vectors)})
             bar.update(len(chunk))
+            if progress:
+                progress(min(start + batch_size, len(missing)), len(missing), "Beräknar embeddings")
         bar.close()
     if not texts:
         return np.zeros((0, 0), dtype=np.float32), 0

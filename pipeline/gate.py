@@ -22,7 +22,7 @@ class Finding:
 
 def scan(store, cfg: dict, items: Iterable[tuple[str, str]]) -> list[Finding]:
     """(id, text) pairs -> what the detector still finds in them."""
-    checker = Pseudonymiser(store, cfg)
+    checker = Pseudonymiser(store, cfg, check_only=True)      # reads the study's salt, never makes one
     findings = []
     for item_id, text in items:
         if text:

@@ -23,6 +23,10 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
+LEGACY_IDS_NOTE = ("segmenten har fått nya, stabila id:n (studien skapades med en äldre narrativ); "
+                   "fästa citat, flyttar och uteslutna segment i codebook.yaml som pekar på de gamla "
+                   "id:na gäller inte längre: 'narrativ themes' listar dem")
+
 
 @dataclass
 class FileResult:
@@ -31,6 +35,7 @@ class FileResult:
     documents: int = 0
     problem: str = ""
     replaced: dict[str, int] = field(default_factory=dict)   # pseudonymised items per kind
+    note: str = ""         # something the user should know about this file (in Swedish)
 
 
 @dataclass
@@ -73,14 +78,18 @@ def settings_digest(cfg: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def run(paths: list[str | Path], store: Store, cfg: dict, key_file: str | Path | None = None) -> IngestResult:
+def run(paths: list[str | Path], store: Store, cfg: dict, key_file: str | Path | None = None,
+        progress=None) -> IngestResult:
+    """`progress`: optional callable(done, total, what), told after each file read and stored."""
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     icfg = cfg["ingest"]
     digest = settings_digest(cfg)
     files, skipped = expand(paths, icfg["extensions"])
     result = IngestResult(files=list(skipped))
     batch = []                                  # (path, sha, reader, n_chars, docs)
-    for path in files:
+    for i, path in enumerate(files):
+        if progress:
+            progress(i, 2 * len(files), f"Läser {path.name}")
         try:
             if not path.exists():
                 raise InputError(path, "filen finns inte")
@@ -102,21 +111,26 @@ def run(paths: list[str | Path], store: Store, cfg: dict, key_file: str | Path |
     if pseudonymiser:
         pseudonymiser.learn([doc for *_, docs in batch for doc in docs])
     new_docs: list[str] = []
-    for path, sha, reader, n_chars, docs in batch:
+    for i, (path, sha, reader, n_chars, docs) in enumerate(batch):
+        if progress:
+            progress(len(files) + i * len(files) // len(batch), 2 * len(files), f"Pseudonymiserar och sparar {path.name}")
         counts: dict[str, int] = {}
         if pseudonymiser:
             for doc in docs:
                 for kind, n in pseudonymiser.apply(doc).items():
                     counts[kind] = counts.get(kind, 0) + n
         rows = pseudonymiser.take_new_rows() if pseudonymiser else []
+        legacy = store.has_legacy_ids(str(path.resolve()), sha)
         added, replaced = store.add_source(str(path.resolve()), sha, reader, n_chars, docs,
                                            settings_digest=digest, pseudonyms=rows)
         new_docs += added
         result.files.append(FileResult(str(path), "replaced" if replaced else "added", len(added),
-                                       replaced=counts))
+                                       replaced=counts, note=LEGACY_IDS_NOTE if legacy else ""))
     if pseudonymiser:
         pseudonymiser.write_key()
     if new_docs:
+        if progress:
+            progress(2 * len(files), 2 * len(files), "Delar texterna i segment")
         result.segments = segment.run(store, cfg, new_docs)
     store.log_run("ingest", "ok" if result.ok else "errors", {
         "files": [{"file": Path(f.path).name, "status": f.status, "documents": f.documents,

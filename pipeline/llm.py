@@ -49,9 +49,16 @@ class LLMDrafter:
         self.url = dcfg["llm_url"].rstrip("/")
         self.model = dcfg["llm_model"] or "default"
         self.timeout = dcfg["llm_timeout"]
-        if not is_local(self.url):
-            log.warning("the LLM endpoint is not on this machine or a private network; "
-                        "pseudonymised text is still personal data")
+        self._checked = False      # where the endpoint is: found out at the first request, not here
+
+    def _check_endpoint(self) -> None:
+        """Warn once when the endpoint is not on this machine or a private network (this may
+        look the host name up, so it runs just before the first request)."""
+        if not self._checked:
+            self._checked = True
+            if not is_local(self.url):
+                log.warning("the LLM endpoint is not on this machine or a private network; "
+                            "pseudonymised text is still personal data")
 
     def prompt(self, m: Material) -> str:
         lines = [f"Antal deltagare som svarat: {m.respondents}.", "Teman (störst först):"]
@@ -74,6 +81,7 @@ class LLMDrafter:
         headers = {"Content-Type": "application/json"}
         if self.cfg.get("llm_api_key"):
             headers["Authorization"] = f"Bearer {self.cfg['llm_api_key']}"
+        self._check_endpoint()
         request = urllib.request.Request(self.url + "/chat/completions", data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:

@@ -5,6 +5,11 @@ Lists + context rules, as measured in shared/notes/privacy-and-drafting.md:
   Swedish words; surnames: Faker's sv_SE list (Skatteverket);
 * a capitalised word right after a first name is a surname (unless it is an organisation or
   place); a capitalised word after a role word ("kurator", "-chefen", "-ministern") is a name;
+* context that marks a name: an age after it ("Sara, 31 år", "Sara 42 år", "(27 år)"), a known
+  surname after it ("Solvig Andersson": an unknown first name), being alone on a line (a
+  caption, a signature after "Hälsningar", a heading over a quoted testimonial); a word in none
+  of the lists needs such context *and* must look like a name (`name_like`: no Swedish word,
+  no inflected or compound form of one, rare);
 * vetoes: organisation endings (-kassan, -förmedlingen, -teamet, ...), a keep-list of
   organisations and the 290 municipalities, and, for names that are also common Swedish words
   (Per, Bo, Inga), no replacement without evidence;
@@ -25,6 +30,16 @@ from .identifiers import Span
 TOKEN = re.compile(r"[A-Za-zÅÄÖåäöÉéÜüØøÆæ][\wÅÄÖåäöÉé'’]*(?:-[\wÅÄÖåäöÉé]+)*")
 CAPITALISED = re.compile(r"^[A-ZÅÄÖÉÜØÆ][a-zåäöéüøæ'’]+(?:-[A-ZÅÄÖa-zåäö][a-zåäöéüøæ]+)*$")
 SENTENCE_END = re.compile(r"(^|[.!?:;•\n\t|\"”“*>\-–(]|\[|\d\.)\s*$")
+# An age right after a word: ", 31 år", " 42 år", " (27 år)". Group 1 is the separator.
+AGE = re.compile(r"(,\s*|\s*\(\s*|[ \t]+)\d{1,3}[ \t]*år\b")
+# What may stand around a word that is alone on its line: list and signature marks, quotes.
+LONE_LEAD = re.compile(r"[ \t]*(?:[/–—•*_\"”“'(][ \t]*)*")
+LONE_TAIL = re.compile(r"[ \t]*[.,!:;*_\"”“')]*[ \t]*")
+QUOTE_START = tuple("\"”“„«»")
+LONE_MARGIN = 12               # at most this many marks and spaces around a word alone on a line
+# Endings of inflected forms: "Fikat" is "fika" + t, "Mälarbygden" ends in "bygd" + en.
+INFLECTIONS = ("ornas", "arnas", "ernas", "orna", "arna", "erna", "ens", "ets", "en", "et", "na", "ar", "er",
+               "or", "n", "t", "s")
 
 
 @lru_cache(maxsize=4)
@@ -59,7 +74,13 @@ def swedish_words() -> frozenset:
     as a data file), to tell names that are also words ("Inga", "Klara") from names only."""
     import sys
     import sysconfig
-    candidates = [Path(sysconfig.get_paths()["data"]) / "share/hunspell/sv_SE.dic",
+    from importlib import metadata
+    try:                           # where pip put the package's data file, wherever that is
+        dist = metadata.distribution("hunspell-sv")
+        candidates = [Path(dist.locate_file(f)) for f in dist.files or () if str(f).endswith("/sv_SE.dic")]
+    except metadata.PackageNotFoundError:
+        candidates = []
+    candidates += [Path(sysconfig.get_paths()["data"]) / "share/hunspell/sv_SE.dic",
                   Path(sys.prefix) / "share/hunspell/sv_SE.dic", Path("/usr/share/hunspell/sv_SE.dic")]
     for path in candidates:
         if path.exists():
@@ -72,6 +93,24 @@ def swedish_words() -> frozenset:
                         words.add(stem)
             return frozenset(words)
     raise RuntimeError("the Swedish hunspell dictionary (package hunspell-sv) is not installed")
+
+
+@lru_cache(maxsize=4096)
+def _looks_like_name(low: str, max_zipf: float, first_names: frozenset) -> bool:
+    words = swedish_words()
+    if low in words or _word_zipf(low) >= max_zipf:
+        return False
+    for suffix in INFLECTIONS:
+        if low.endswith(suffix) and low[:-len(suffix)] in words:
+            return False
+    for k in range(1, len(low) - 3):               # compound: the tail is a word ("…bygden")
+        tail = low[k:]
+        if tail.capitalize() in first_names:       # "Wivi|anne": a name ending in a name
+            continue
+        if tail in words or any(tail.endswith(x) and len(tail) - len(x) >= 4 and tail[:-len(x)] in words
+                                for x in INFLECTIONS):
+            return False
+    return True
 
 
 @lru_cache(maxsize=1)
@@ -94,6 +133,9 @@ class NameDetector:
     very_common_zipf: float = 5.0
     extra_name_locales: tuple[str, ...] = ()
     extra_name_max_zipf: float = 4.0
+    unknown_name_max_zipf: float = 3.0
+    lone_line_words: tuple[str, ...] = ()
+    greetings: tuple[str, ...] = ()
     role_suffixes: tuple[str, ...] = ()
     org_suffixes: tuple[str, ...] = ()
     organisations: tuple[str, ...] = ()
@@ -110,6 +152,9 @@ class NameDetector:
             very_common_zipf=pcfg["very_common_zipf"],
             extra_name_locales=tuple(pcfg["extra_name_locales"]),
             extra_name_max_zipf=pcfg["extra_name_max_zipf"],
+            unknown_name_max_zipf=pcfg["unknown_name_max_zipf"],
+            lone_line_words=tuple(pcfg["lone_line_words"]),
+            greetings=tuple(pcfg["greetings"]),
             role_suffixes=tuple(pcfg["role_suffixes"]),
             org_suffixes=tuple(pcfg["org_suffixes"]),
             organisations=tuple(pcfg["organisations"]),
@@ -126,6 +171,9 @@ class NameDetector:
             if self.org_suffixes else None
         self._role_re = re.compile(r"(" + "|".join(map(re.escape, self.role_suffixes)) + r")$", re.I) \
             if self.role_suffixes else None
+        self._greeting_re = re.compile(r"(?i)\b(" + "|".join(map(re.escape, self.greetings)) + r")\W*$") \
+            if self.greetings else None
+        self._lone_words = set(self.lone_line_words)
 
     def add_keep(self, words) -> None:
         """Words that name organisations or places in this material (team and site values)."""
@@ -160,6 +208,15 @@ class NameDetector:
     def very_common(self, word: str) -> bool:
         return _word_zipf(word.lower()) >= self.very_common_zipf
 
+    def name_like(self, word: str) -> bool:
+        """A capitalised word in no name list that could be a name: no Swedish word, no inflected
+        form ("Fikat") or compound ("Mälarbygden") of one, rare, not an organisation or place."""
+        if not CAPITALISED.match(word) or self.vetoed(word):
+            return False
+        if "-" in word:
+            return all(p in self.first or p in self.last or self.name_like(p) for p in word.split("-"))
+        return _looks_like_name(word.lower(), self.unknown_name_max_zipf, self.first)
+
     def _base(self, word: str, pool) -> str | None:
         """The name in `word`, allowing a genitive -s ("Susannes")."""
         if word in pool:
@@ -169,6 +226,27 @@ class NameDetector:
         return None
 
     # -- detection ----------------------------------------------------------------------------
+    def _alone(self, text: str, s: int, e: int) -> tuple[bool, bool]:
+        """(the word is alone on its line, and the line says it is a name: a greeting on the
+        line before, a signature slash, or a quote opening the line after)."""
+        start = text.rfind("\n", max(0, s - LONE_MARGIN), s) + 1
+        end = text.find("\n", e, e + LONE_MARGIN + 1)
+        end = len(text) if end < 0 and len(text) - e <= LONE_MARGIN else end
+        if (start == 0 and s > LONE_MARGIN) or end < 0:
+            return False, False                     # more than marks around it on its line
+        lead = text[start:s]
+        if not LONE_LEAD.fullmatch(lead) or not LONE_TAIL.fullmatch(text[e:end]):
+            return False, False
+        j = start - 1                               # the line before (blank lines skipped)
+        while j > 0 and text[j - 1].isspace():
+            j -= 1
+        prev_line = text[text.rfind("\n", 0, j) + 1:j] if j > 0 else ""
+        k = end
+        while k < len(text) and text[k].isspace():
+            k += 1
+        greeted = bool(self._greeting_re and prev_line and self._greeting_re.search(prev_line))
+        return True, greeted or "/" in lead or text.startswith(QUOTE_START, k)
+
     def find(self, text: str) -> list[Span]:
         tokens = [(m.start(), m.end(), m.group(0)) for m in TOKEN.finditer(text)]
         flags = [False] * len(tokens)
@@ -180,16 +258,26 @@ class NameDetector:
             nxt = tokens[i + 1] if i + 1 < len(tokens) and text[e:tokens[i + 1][0]] == " " else None
             after_role = prev is not None and self._role_re is not None and prev[2][:1].islower() \
                 and bool(self._role_re.search(prev[2]))
-            surname_next = nxt is not None and CAPITALISED.match(nxt[2]) is not None and not self.vetoed(nxt[2]) \
-                and (self._base(nxt[2], self.last) is not None or not self.ambiguous(nxt[2]))
-            evidence = surname_next or after_role
+            known_surname_next = nxt is not None and CAPITALISED.match(nxt[2]) is not None \
+                and not self.vetoed(nxt[2]) and self._base(nxt[2], self.last) is not None
+            surname_next = known_surname_next or (nxt is not None and CAPITALISED.match(nxt[2]) is not None
+                                                  and not self.vetoed(nxt[2]) and not self.ambiguous(nxt[2]))
+            age = AGE.match(text, e)
+            alone, signed = self._alone(text, s, e)
+            evidence = surname_next or after_role or age is not None
+            base = self._base(w, self.first)
+            lone_name = alone and (signed or (w not in self._lone_words and not self.very_common(base or w)))
             if self._strong(w):
-                flags[i] = not (initial and self.very_common(w) and not evidence and w not in self._deny)
-            elif self._base(w, self.first):
-                base = self._base(w, self.first)
-                flags[i] = not initial or evidence or not (self.ambiguous(w) or self.ambiguous(base))
+                flags[i] = not (initial and self.very_common(w) and not (evidence or lone_name) and w not in self._deny)
+            elif base:
+                flags[i] = not initial or evidence or lone_name or not (self.ambiguous(w) or self.ambiguous(base))
             elif after_role and not initial and not self.ambiguous(w):
                 flags[i] = True          # "kurator Zorbaxa"; not "handläggare Framför allt" (a lost full stop)
+            elif (known_surname_next or (age is not None and age.group(1).strip()) or (alone and signed)) \
+                    and self.name_like(w):
+                flags[i] = True          # "Solvig Andersson", "Solvig, 61 år", "Hälsningar\nSolvig"
+            elif age is not None and self._base(w, self.last) and not self.ambiguous(w):
+                flags[i] = True          # "Andersson, 45 år"
             elif i > 0 and flags[i - 1] and prev is not None and (self._base(w, self.last) or not self.ambiguous(w)):
                 flags[i] = True          # surname after a first name
             elif self._base(w, self.last) and not initial and not self.ambiguous(w):

@@ -34,9 +34,12 @@ PLACEHOLDER = re.compile(r"\[([A-ZÅÄÖ-]+) (\d+)\]")
 KEEP_ATTRIBUTES = ("team", "site", "organisation")
 
 
-def study_salt(study_dir: Path) -> bytes:
+def study_salt(study_dir: Path, create: bool = True) -> bytes | None:
+    """The study's digest key; made on first use, or (create=False) None when there is none."""
     path = Path(study_dir) / SALT_FILE
     if not path.exists():
+        if not create:
+            return None
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
@@ -76,10 +79,13 @@ class Replacement:
 class Pseudonymiser:
     """Holds the study's digest registry (loaded from and written back to the store)."""
 
-    def __init__(self, store, cfg: dict, key_file: str | Path | None = None):
+    def __init__(self, store, cfg: dict, key_file: str | Path | None = None, check_only: bool = False):
+        """`check_only`: only to find what is still identifying (the export gate): no salt file
+        is made; a study without one has stored no digests, so a throw-away key does."""
         self.store = store
-        self.salt = study_salt(store.dir)
-        rows = store.pseudonyms()
+        salt = study_salt(store.dir, create=not check_only)
+        self.salt = salt if salt is not None else secrets.token_bytes(32)
+        rows = store.pseudonyms() if salt is not None else []
         self.placeholders: dict[str, str] = {r["digest"]: r["placeholder"] for r in rows if r["kind"] != "token"}
         self.known = DigestSet(self.salt, "token", {r["digest"] for r in rows if r["kind"] == "token"})
         self.detector = NameDetector.from_config(cfg["privacy"], known=self.known)

@@ -9,13 +9,15 @@
   meaning); a paragraph longer than `max_passage_chars` becomes runs of whole sentences.
 
 Sentences come from spaCy's Swedish tokenizer + rule sentencizer (spacy.blank("sv")); it keeps
-"t.ex." and "bl.a." whole. Offsets are character offsets into the document text.
+"t.ex." and "bl.a." whole. Offsets are character offsets into the document text. Segment ids
+are stable (pipeline/stable_ids.py): the document's id and a hash of the segment's text.
 """
 from __future__ import annotations
 
 import re
 from functools import cached_property
 
+from . import stable_ids
 from .store import Store
 
 QUOTES = "\"”“„«»'’"
@@ -108,7 +110,9 @@ def run(store: Store, cfg: dict, document_ids: list[str] | None = None) -> int:
         docs = [d for d in docs if d["id"] in wanted]
     rows = []
     for doc in docs:
-        for seq, (s, e) in enumerate(segmenter.split(doc["kind"], doc["text"]), start=1):
-            rows.append((f"{doc['id']}.{seq}", doc["id"], seq, doc["text"][s:e], s, e))
+        spans = segmenter.split(doc["kind"], doc["text"])
+        ids = stable_ids.segment_ids(doc["id"], [doc["text"][s:e] for s, e in spans])
+        for seq, (sid, (s, e)) in enumerate(zip(ids, spans), start=1):
+            rows.append((sid, doc["id"], seq, doc["text"][s:e], s, e))
     store.replace_segments(rows, [d["id"] for d in docs])
     return len(rows)

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from . import stable_ids
 from .documents import Document
 from .errors import StudyError
 
@@ -100,6 +101,21 @@ MIGRATIONS: list[str] = [
         how TEXT NOT NULL
     );
     """,
+    # 4: stable segment ids (pipeline/stable_ids.py): a file read again keeps the ids of its
+    # unchanged answers, so their theme of the last run is kept too: assignments no longer go
+    # with the segments they name (the next themes run replaces them all). Ids made before this
+    # stay valid until their file is read again (ingest says so).
+    """
+    CREATE TABLE assignments_v4 (
+        segment_id TEXT PRIMARY KEY,
+        theme_id TEXT NOT NULL,
+        score REAL,
+        how TEXT NOT NULL
+    );
+    INSERT INTO assignments_v4 SELECT segment_id, theme_id, score, how FROM assignments;
+    DROP TABLE assignments;
+    ALTER TABLE assignments_v4 RENAME TO assignments;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -178,13 +194,20 @@ class Store:
     def source_by_hash(self, sha256: str) -> sqlite3.Row | None:
         return self.conn.execute("SELECT * FROM sources WHERE sha256 = ?", (sha256,)).fetchone()
 
+    def has_legacy_ids(self, path: str, sha256: str) -> bool:
+        """Whether the stored version of this source still has ids from before stable ids."""
+        rows = self.conn.execute("SELECT d.id FROM documents d JOIN sources s ON s.id = d.source_id"
+                                 " WHERE s.path = ? OR s.sha256 = ?", (path, sha256)).fetchall()
+        return any(stable_ids.is_legacy_document(r["id"]) for r in rows)
+
     def add_source(self, path: str, sha256: str, reader: str, n_chars: int | None,
                    documents: list[Document], settings_digest: str = "",
                    pseudonyms: list[tuple[str, str, str]] = ()) -> tuple[list[str], int]:
         """Store one source, its documents and new pseudonym digests in one transaction.
 
         An earlier version of the same path, or the same content read with other settings, is
-        replaced (its documents and everything derived from them go with it).
+        replaced (its documents and everything derived from them go with it). Document ids are
+        stable (pipeline/stable_ids.py): an unchanged document gets the id it had.
         Returns (ids of the documents added, number of documents replaced).
         """
         name = Path(path).name
@@ -204,11 +227,9 @@ class Store:
                 (path, name, sha256, reader, n_chars, _now(), settings_digest),
             )
             source_id = cur.lastrowid
-            prefix = sha256[:8]
-            ids = []
-            for seq, doc in enumerate(documents, start=1):
-                doc_id = f"{prefix}.{seq}"
-                ids.append(doc_id)
+            taken = {r["id"] for r in conn.execute("SELECT id FROM documents")}
+            ids = stable_ids.document_ids(name, documents, taken)
+            for seq, (doc_id, doc) in enumerate(zip(ids, documents), start=1):
                 conn.execute(
                     "INSERT INTO documents (id, source_id, seq, kind, title, text, src_start, src_end,"
                     " locator, respondent, offset_map) VALUES (?,?,?,?,?,?,?,?,?,?,?)",

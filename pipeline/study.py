@@ -26,25 +26,33 @@ class Study:
         d.mkdir(exist_ok=True)
         return d
 
-    def ingest(self, *paths: str | Path, key_file: str | Path | None = None) -> ingest.IngestResult:
+    def ingest(self, *paths: str | Path, key_file: str | Path | None = None, progress=None) -> ingest.IngestResult:
         """Read, pseudonymise, store and segment. `key_file`: keep placeholder -> original
-        there (outside the study folder, owner-only); default: no key."""
-        return ingest.run(list(paths), self.store, self.config, key_file=key_file)
+        there (outside the study folder, owner-only); default: no key. `progress`: optional
+        callable(done, total, what)."""
+        return ingest.run(list(paths), self.store, self.config, key_file=key_file, progress=progress)
 
     def segment(self) -> int:
         return segment.run(self.store, self.config)
 
-    def embed(self) -> tuple[int, int]:
+    def embed(self, progress=None, embedder=None) -> tuple[int, int]:
         """Embed every themed segment (cached). Returns (segments, newly embedded)."""
         from .embed import embed_texts, make_embedder
         from .themes import load_units
         units = load_units(self.store, self.config["themes"]["kinds"], set())
-        _, new = embed_texts(self.store, make_embedder(self.config), units.texts, self.config["embed"]["batch_size"])
+        _, new = embed_texts(self.store, embedder or make_embedder(self.config), units.texts, self.config["embed"]["batch_size"],
+                             progress=progress)
         return len(units.texts), new
 
-    def themes(self, rediscover: bool = False, embedder=None):
-        """Run the themes stage; see pipeline.themes. Returns a ThemeResult."""
+    def themes(self, rediscover: bool = False, embedder=None, progress=None):
+        """Run the themes stage; see pipeline.themes. Returns a ThemeResult. `progress`:
+        optional callable(done, total, what); the embeddings are then computed first (cached)."""
         from . import themes
+        if progress:
+            from .embed import make_embedder
+            embedder = embedder or make_embedder(self.config)
+            self.embed(progress, embedder)
+            progress(0, 0, "Hittar teman")
         return themes.run(self.store, self.config, self.dir, rediscover=rediscover, embedder=embedder)
 
     def info(self, review: bool = True) -> dict:
@@ -66,6 +74,33 @@ class Study:
             raise StudyError(f"{self.dir}: inget utkast ännu; kör 'narrativ draft' först")
         return export.run(self.store, self.config, self.dir, draft.Draft.from_json(path.read_text(encoding="utf-8")),
                           draft.load_material(self.store), allow_identifying=allow_identifying)
+
+    def export_qdpx(self, allow_identifying: bool = False) -> Path:
+        """out/narrativ.qdpx: the study as a REFI-QDA project (see pipeline.qdpx)."""
+        from . import qdpx
+        return qdpx.export(self.store, self.config, self.dir, allow_identifying=allow_identifying)
+
+    def export_codebook(self, path: str | Path | None = None) -> Path:
+        """codebook.yaml as a REFI-QDA codebook (default out/kodbok.qdc); see pipeline.qdc."""
+        from . import qdc
+        return qdc.export_codebook(self.dir, Path(path) if path else None)
+
+    def import_codebook(self, path: str | Path) -> tuple[int, int]:
+        """Codes from a .qdc, .qdpx or .csv into codebook.yaml. Returns (added, updated)."""
+        from . import qdc
+        return qdc.import_codebook(Path(path), self.dir)
+
+    def agreement(self, coded: str | Path, allow_identifying: bool = False):
+        """Agreement of a human coding (xlsx/csv/qdpx) with the themes: an AgreementReport
+        (kappa per theme, alpha, disagreements); see pipeline.agreement."""
+        from . import agreement
+        return agreement.run(self.store, self.config, self.dir, Path(coded), allow_identifying=allow_identifying)
+
+    def agreement_sample(self, n: int, path: str | Path | None = None, allow_identifying: bool = False) -> Path:
+        """A stratified sample (by theme and team) to code by hand, as xlsx."""
+        from . import agreement
+        return agreement.write_sample(self.store, self.config, self.dir, n, Path(path) if path else None,
+                                      allow_identifying=allow_identifying)
 
     def questions(self, questions, allow_identifying: bool = False) -> list[dict]:
         """Answer research questions (a list, or a file with one per line) from the interviews;
@@ -113,7 +148,8 @@ class Study:
 
 
 STUDY_FILES = ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm", SALT_FILE, config.STUDY_FILE,
-               "codebook.yaml")
+               "codebook.yaml", ".narrativ.lock", ".narrativ-jobs.json")
+UPLOAD_DIR = "källfiler"        # files uploaded on the web page (pipeline/web), kept to be read again
 
 
 def delete_study(path: str | Path, open_study: "Study | None" = None) -> list[Path]:
@@ -123,6 +159,7 @@ def delete_study(path: str | Path, open_study: "Study | None" = None) -> list[Pa
     for name in STUDY_FILES:
         (path / name).unlink(missing_ok=True)
     shutil.rmtree(path / "out", ignore_errors=True)
+    shutil.rmtree(path / UPLOAD_DIR, ignore_errors=True)
     left = sorted(path.iterdir()) if path.exists() else []
     if path.exists() and not left:
         path.rmdir()

@@ -68,7 +68,7 @@ def run(store: Store, cfg: dict, study_dir: Path, rediscover: bool = False, embe
     units = load_units(store, tcfg["kinds"], set(book.exclude_segments), cfg)
     if not units.ids:
         raise StudyError(f"{study_dir}: inga segment att tematisera; kör 'narrativ ingest' först")
-    stale = _stale(book, {g["id"] for g in store.segments()})
+    stale = _stale(book, store, units, rediscover)
     embedder = embedder or make_embedder(cfg)
     X, n_new = embed_texts(store, embedder, units.texts, cfg["embed"]["batch_size"])
 
@@ -80,21 +80,18 @@ def run(store: Store, cfg: dict, study_dir: Path, rediscover: bool = False, embe
     _persist(store, cfg, Path(study_dir), book, fit, units, embedder, n_new)
     store.log_run("themes", "ok", {"segments": len(units.ids), "themes": len(fit.themes),
                                    "unassigned": len(fit.unassigned), "newly_embedded": n_new,
+                                   "stale_placements": len(stale),
                                    "inductive_k": fit.inductive_k}, started=started)
     return ThemeResult(fit.themes, fit.unassigned, fit.excluded, n_new, len(units.ids), fit.respondents,
                        fit.inductive_k, stale)
 
 
-def _stale(book: cb.Codebook, known: set[str]) -> list[str]:
-    """Pins, moves and exclusions whose segment no longer exists (its answer changed or was
-    removed): said, never dropped silently."""
-    fn = getattr(cb, "stale_references", None)
-    if fn is not None:
-        return fn(book, known)
-    out = [f"tema {t.id}: fäst segment {s} finns inte längre" for t in book.themes for s in t.pinned if s not in known]
-    out += [f"moves: segment {s} finns inte längre" for s in book.moves if s not in known]
-    out += [f"exclude_segments: segment {s} finns inte längre" for s in book.exclude_segments if s not in known]
-    return out
+def _stale(book: cb.Codebook, store: Store, units: Units, rediscover: bool) -> list[str]:
+    """Pins, moves and exclusions that no longer apply (the segment's text changed or is gone,
+    it is not themed, or --rediscover forgets its theme): said, never dropped silently."""
+    segments = {g["id"] for g in store.segments()}
+    documents = {d["id"] for d in store.documents()}
+    return cb.stale_references(book, segments, documents, set(units.ids), rediscover)
 
 
 def _persist(store: Store, cfg: dict, study_dir: Path, book: cb.Codebook, fit: ThemeFit, units: Units,

@@ -1,10 +1,15 @@
 """Shared fixtures. Every test runs with sockets disabled: nothing here may touch a network."""
 from __future__ import annotations
 
-import socket
+import os
 from pathlib import Path
 
 import pytest
+
+from _netguard import netguard
+from _netguard.netguard import NetworkBlocked  # noqa: F401  (the selftests catch it)
+
+pytest_plugins = ["pytester"]    # tests/test_network_guard.py runs a test session of its own
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -14,74 +19,66 @@ DEMO = ROOT / "corpora" / "demo"
 SEED_001 = SEEDS / "001_2034baf10eb29465.txt"
 SEED_002 = SEEDS / "002_90c25d1651882498.txt"
 
+# Material of our own, in the repo (invented, in the seeds' styles): what the seed tests check is
+# checked on these too, so a clone with nothing beside it tests every behaviour.
+OWN = ROOT / "tests" / "fixtures" / "own"
+OWN_INTERVIEWS = OWN / "intervjuer.txt"      # "Intervju med …" headings, like seed 002
+OWN_QUOTES = OWN / "citatlista.txt"          # team quote lists and an avslut list, like seed 001
 
-class NetworkBlocked(RuntimeError):
-    pass
+
+@pytest.fixture(scope="session", autouse=True)
+def _child_network_guard(tmp_path_factory):
+    """Every child process the tests start (`python -m pipeline`, notebook kernels, pip) runs the
+    same guard: tests/_netguard/sitecustomize.py is put first on their PYTHONPATH."""
+    log_dir = tmp_path_factory.mktemp("network-log")
+    session_log = log_dir / "session.log"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(netguard.HERE), os.environ.get("PYTHONPATH")) if p))
+        mp.setenv(netguard.LOG_VARIABLE, str(session_log))
+        yield log_dir
+    if netguard.read_log(session_log):
+        pytest.fail(f"network access attempted by a child process: {netguard.read_log(session_log)}")
 
 
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-
-
-def _is_loopback(address) -> bool:
-    host = address[0] if isinstance(address, tuple) else address
-    return isinstance(host, str) and (host in LOOPBACK or host.startswith("127."))
+@pytest.fixture
+def child_network_log(_child_network_guard, request) -> Path:
+    """The file this test's child processes record their network attempts in."""
+    return _child_network_guard / f"{abs(hash(request.node.nodeid))}.log"
 
 
 @pytest.fixture(autouse=True)
-def no_network(monkeypatch, request):
-    """Every way off the machine is blocked and recorded: connecting or sending to anything but
-    loopback (test servers run on 127.0.0.1), and name lookups of other hosts. A test whose code
-    tried (even if that code swallowed the error) fails at teardown. (Creating a socket alone is
-    allowed: urllib3 probes IPv6 support at import by binding one to ::1, which sends nothing.)"""
+def no_network(monkeypatch, request, child_network_log):
+    """Nothing may leave the machine (see tests/_netguard/netguard.py): an attempt raises
+    NetworkBlocked, and a test whose code tried (even if that code swallowed the error), in this
+    process or in a child process it started, fails at teardown."""
     attempts: list[str] = []
-    real_socket = socket.socket
-    real_getaddrinfo = socket.getaddrinfo
-
-    def guarded(name, real):
-        def method(self, address, *args, **kwargs):
-            if _is_loopback(address):
-                return real(self, address, *args, **kwargs)
-            attempts.append(f"{name}({address!r})")
-            raise NetworkBlocked(f"a test tried socket.{name} to {address!r}")
-        return method
-
-    class GuardedSocket(real_socket):
-        connect = guarded("connect", real_socket.connect)
-        connect_ex = guarded("connect_ex", real_socket.connect_ex)
-
-        def sendto(self, data, *args):
-            address = args[-1]
-            if _is_loopback(address):
-                return real_socket.sendto(self, data, *args)
-            attempts.append(f"sendto({address!r})")
-            raise NetworkBlocked("a test tried socket.sendto")
-
-    def lookup(host, *args, **kwargs):
-        if _is_loopback(host):
-            return real_getaddrinfo(host, *args, **kwargs)
-        attempts.append(f"getaddrinfo({host!r})")
-        raise NetworkBlocked(f"a test tried to look up {host!r}")
-
-    real_create = socket.create_connection
-
-    def create_connection(address, *args, **kwargs):
-        if _is_loopback(address):
-            return real_create(address, *args, **kwargs)
-        attempts.append(f"create_connection({address})")
-        raise NetworkBlocked("a test tried socket.create_connection")
-
-    monkeypatch.setattr(socket, "socket", GuardedSocket)
-    monkeypatch.setattr(socket, "getaddrinfo", lookup)
-    monkeypatch.setattr(socket, "create_connection", create_connection)
+    for owner, name, replacement in netguard.patches(attempts.append):
+        monkeypatch.setattr(owner, name, replacement)
+    monkeypatch.setenv(netguard.LOG_VARIABLE, str(child_network_log))
     yield attempts
-    if attempts and "network_guard_selftest" not in request.keywords:
-        pytest.fail(f"network access attempted: {attempts}")
+    tried = attempts + [f"child process: {a}" for a in netguard.read_log(child_network_log)]
+    if tried and "network_guard_selftest" not in request.keywords:
+        pytest.fail(f"network access attempted: {tried}")
+
+
+def shared(*parts: str | Path) -> Path:
+    """A path in ../shared (seeds, benchmarks, standards: not part of the repo), given as parts
+    below it or as a full path. When it is missing the test is skipped, naming the folder — but
+    under CI=true the test fails. Call it at the start of a test or fixture that needs it."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        what = f"{path} is missing (the shared/ folder {SHARED} is not beside the repo)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true: {what}")
+        pytest.skip(what)
+    return path
 
 
 @pytest.fixture(scope="session")
 def seeds() -> Path:
-    if not SEED_001.exists():
-        pytest.fail(f"seed documents not found at {SEEDS}: the shared/ folder must sit beside the repo")
+    """The seed documents in ../shared/corpora/seeds (skipped when missing; CI=true: fails)."""
+    for seed in (SEED_001, SEED_002):
+        shared(seed)
     return SEEDS
 
 

@@ -76,3 +76,12 @@ def make_docx(path: Path, blocks: list[tuple[str, str]]) -> Path:
             document.add_paragraph(text)
     document.save(path)
     return path
+
+
+def line_of(path: Path, needle: str) -> str:
+    """The locator ("rad N") of the first line of `path` that contains `needle`: tests name a
+    heading by its words, not by a line number that changes when the file does."""
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if needle in line:
+            return f"rad {n}"
+    raise AssertionError(f"{needle!r} not in {path}")

@@ -3,11 +3,12 @@ nothing already stored is lost."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import zipfile
 
 import pytest
 
-from conftest import DEMO, SEED_001
+from conftest import DEMO, OWN_QUOTES
 from files import make_pdf, make_xlsx
 from pipeline import Study, cli
 from pipeline.documents import Document
@@ -50,7 +51,7 @@ def test_folder_with_bad_files_among_good(capsys, tmp_path):
     folder = tmp_path / "indata"
     _write_bad_files(folder)
     shutil.copy(DEMO / "intervjuer_norrvik.docx", folder / "intervjuer.docx")
-    shutil.copy(SEED_001, folder / "arsrapport.txt")
+    shutil.copy(OWN_QUOTES, folder / "arsrapport.txt")
     (folder / "bild.png").write_bytes(b"\x89PNG")
     study_dir = tmp_path / "studie"
     code, out, err = _ingest_cli(capsys, study_dir, folder)
@@ -84,7 +85,7 @@ def test_nothing_stored_is_lost_when_later_files_fail(capsys, tmp_path):
 
 def test_a_source_is_stored_whole_or_not_at_all(study):
     docs = [Document("answer", "Ett svar som hinner sparas."), Document("answer", None)]  # NOT NULL fails
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL constraint failed: documents.text"):
         study.store.add_source("/x/enkat.xlsx", "ab" * 32, "xlsx", None, docs)
     assert study.store.count("sources") == 0
     assert study.store.count("documents") == 0

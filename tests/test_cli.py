@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from conftest import DEMO, SEED_002
+from conftest import DEMO, OWN_INTERVIEWS
 from pipeline import cli
 
 
@@ -44,10 +44,19 @@ def test_run_info_and_segments_on_demo(capsys, tmp_path):
 
 
 def test_entry_point_runs_as_a_program(tmp_path):
+    """`python -m pipeline` in a child process (under the tests' network guard, like every child)."""
     study = tmp_path / "s"
-    done = subprocess.run([sys.executable, "-m", "pipeline", "ingest", str(SEED_002), "--study", str(study)],
+    done = subprocess.run([sys.executable, "-m", "pipeline", "ingest", str(OWN_INTERVIEWS), "--study", str(study)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     done = subprocess.run([sys.executable, "-m", "pipeline", "info", "--study", str(study)],
                           capture_output=True, text=True, timeout=300)
-    assert "Intervjuer: 19 (23 intervjuade personer), varav 6 med deltagare; 19 med datum" in done.stdout
+    assert "Intervjuer: 9 (11 intervjuade personer), varav 3 med deltagare; 9 med datum" in done.stdout
+
+
+def test_study_help_says_which_commands_make_the_folder():
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        help_text = " ".join(p.format_help().split())
+        assert ("created if missing" in help_text) == (name in ("ingest", "run")), name

@@ -84,7 +84,7 @@ def test_docx_reads_back_as_an_editable_document(demo_run):
     table = document.tables[0]
     assert [c.text for c in table.rows[0].cells] == ["Citat", "Källa", "Segment"]
     quote, source, sid = (c.text for c in table.rows[1].cells)
-    assert quote.startswith("”") and ".xlsx" in source and "rad " in source and re.fullmatch(r"[0-9a-f]{8}\.\d+\.\d+", sid)
+    assert quote.startswith("”") and ".xlsx" in source and "rad " in source and re.fullmatch(r"[0-9a-f]{10}(-\d+)?\.[0-9a-f]{6}(-\d+)?", sid)
 
 
 def test_markdown_xlsx_and_chart(demo_run):

@@ -1,4 +1,5 @@
-"""Research questions on the real interview report (seed 002) and the framework matrix."""
+"""Research questions per stakeholder group and the framework matrix: on our own interview
+report (tests/fixtures/own) and on the real one (seed 002) when ../shared is there."""
 from __future__ import annotations
 
 import json
@@ -6,47 +7,56 @@ import re
 
 import pytest
 
-from conftest import SEED_002
+from conftest import OWN_INTERVIEWS, SEED_002
+from files import line_of
 from pipeline import Study, cli
 from pipeline.groups import GroupRules
 from pipeline.questions import read_questions
 
 
-@pytest.fixture(scope="module")
-def seed_002_study(tmp_path_factory):
-    """Seed 002 ingested and themed, and its 15 research questions (from its INLEDNING) in a file."""
-    root = tmp_path_factory.mktemp("q")
-    text = SEED_002.read_text(encoding="utf-8")
+def _run_with_questions(root, report, n_questions, settings=""):
+    """`report` ingested and themed, and its research questions (from its INLEDNING) in a file."""
+    text = report.read_text(encoding="utf-8")
     intro = text[text.index("## INLEDNING"):text.index("### Metod")]
     questions = [l[2:].strip() for l in intro.splitlines() if l.startswith("- ") and l.strip().endswith("?")]
-    assert len(questions) == 15
+    assert len(questions) == n_questions
     qfile = root / "fragor.txt"
     qfile.write_text("# forskningsfrågor\n" + "\n".join(questions) + "\n", encoding="utf-8")
     study_dir = root / "studie"
-    assert cli.main(["run", str(SEED_002), "--study", str(study_dir)]) == 0
+    if settings:
+        study_dir.mkdir()
+        (study_dir / "study.toml").write_text(settings, encoding="utf-8")
+    assert cli.main(["run", str(report), "--study", str(study_dir)]) == 0
     return study_dir, qfile
 
 
-def test_stakeholder_groups_from_interview_metadata(seed_002_study):
-    study_dir, _ = seed_002_study
+@pytest.fixture(scope="module")
+def seed_002_study(tmp_path_factory, seeds):
+    return _run_with_questions(tmp_path_factory.mktemp("q"), SEED_002, 15)
+
+
+@pytest.fixture(scope="module")
+def own_study(tmp_path_factory):
+    # 9 interviews, not 19: fewer passages stand out by the default z-score of 1.0
+    return _run_with_questions(tmp_path_factory.mktemp("q_own"), OWN_INTERVIEWS, 4, "[questions]\nmin_z = 0.5\n")
+
+
+def _groups(study_dir) -> dict[str, list[str]]:
     with Study(study_dir, create=False) as study:
         rules = GroupRules.from_config(study.config)
         attrs = study.store.attributes()
-        groups = {}
+        groups: dict[str, list[str]] = {}
         for d in study.store.documents(["interview"]):
             groups.setdefault(rules.group("interview", attrs[d["id"]]), []).append(d["locator"])
-    assert len(groups["Deltagare"]) == 6
-    assert sorted(groups["Politiker"]) == ["rad 255", "rad 451"]
-    assert groups["Försäkringskassan"] == ["rad 505"] and groups["Arbetsförmedlingen"] == ["rad 527"]
-    assert sorted(groups["Regionen"]) == ["rad 553", "rad 569"]
-    assert "rad 173" in groups["Teamets personal och chefer"]
+    return groups
 
 
-def test_questions_cli_on_seed_002(seed_002_study, capsys):
-    study_dir, qfile = seed_002_study
+def _check_answers(study_dir, qfile, n_questions, owners_words):
+    """The questions command: per question, passages per group (the focus group first), and a
+    drafted answer that cites its passages and quotes them verbatim."""
     assert cli.main(["questions", "--study", str(study_dir), "--questions", str(qfile)]) == 0
     results = json.loads((study_dir / "out" / "questions.json").read_text(encoding="utf-8"))
-    assert len(results) == 15
+    assert len(results) == n_questions
     participants_q = next(r for r in results if r["question"].startswith("Hur uppfattar deltagarna"))
     assert participants_q["focus"][0] == "Deltagare"
     assert list(participants_q["groups"])[0] == "Deltagare"
@@ -55,30 +65,67 @@ def test_questions_cli_on_seed_002(seed_002_study, capsys):
     for p in part["passages"]:
         assert p["attributes"]["participant"] == "ja"
         assert {"segment_id", "text", "attributes", "score"} <= p.keys()
-    # the drafted answer cites its passages, and its quotes are verbatim from them
     answer = part["answer"]
     assert answer["segment_ids"] and set(answer["segment_ids"]) <= {p["segment_id"] for p in part["passages"]}
     cited_text = " ".join(p["text"] for p in part["passages"])
     for q in re.findall(r"”([^”]+)”", answer["text"]):
         assert q in cited_text
-    owners_q = next(r for r in results if "ägarna/politikerna" in r["question"])
+    owners_q = next(r for r in results if owners_words in r["question"])
     assert "Politiker" in owners_q["focus"] and "Deltagare" not in owners_q["focus"]
-    # every passage of every question carries its group
     for r in results:
         for group, g in r["groups"].items():
             assert all(p["attributes"]["grupp"] == group for p in g["passages"])
 
 
+def test_stakeholder_groups_in_own_report(own_study):
+    study_dir, _ = own_study
+    groups = _groups(study_dir)
+    at = lambda words: line_of(OWN_INTERVIEWS, "Intervju med " + words)   # noqa: E731
+    assert sorted(groups["Deltagare"]) == sorted(at(w) for w in ("kvinnlig deltagare nr 1", "manlig deltagare nr 2",
+                                                                 "kvinnlig deltagare 3"))
+    assert groups["Politiker"] == [at("Mats Holmberg")]
+    assert groups["Försäkringskassan"] == [at("Lena Forsberg")]
+    assert groups["Arbetsförmedlingen"] == [at("Helena Bergqvist")]
+    assert groups["Regionen"] == [at("Eva Lindholm")]
+    assert groups["Kommunen"] == [at("Annika Sjöberg")]
+    assert groups["Teamets personal och chefer"] == [at("Karin Lundgren")]
+
+
+def test_questions_cli_on_own_report(own_study):
+    _check_answers(*own_study, 4, "ägarna/politikerna")
+
+
+def test_stakeholder_groups_from_interview_metadata(seed_002_study):
+    groups = _groups(seed_002_study[0])
+    at = lambda words: line_of(SEED_002, "Intervju med " + words)   # noqa: E731
+    assert len(groups["Deltagare"]) == 6
+    assert sorted(groups["Politiker"]) == sorted([at("Patrik"), at("Ingvor")])
+    assert groups["Försäkringskassan"] == [at("Riitta")] and groups["Arbetsförmedlingen"] == [at("Fredrik")]
+    assert sorted(groups["Regionen"]) == sorted([at("Tony"), at("Joakim")])
+    assert at("Susanne") in groups["Teamets personal och chefer"]
+
+
+def test_questions_cli_on_seed_002(seed_002_study):
+    _check_answers(*seed_002_study, 15, "ägarna/politikerna")
+
+
 def test_framework_matrix_in_notebook_and_xlsx(seed_002_study):
-    study_dir, _ = seed_002_study
+    _check_matrix(seed_002_study[0], participants=6)
+
+
+def test_framework_matrix_on_own_report(own_study):
+    _check_matrix(own_study[0], participants=3)
+
+
+def _check_matrix(study_dir, participants):
     with Study(study_dir, create=False) as study:
         frame = study.matrix()
         themes = study.store.themes()
     assert "Deltagare" in frame.columns and "Politiker" in frame.columns
     assert len(frame) == len(themes)
-    assert (frame["Deltagare"] <= 6).all() and frame["Deltagare"].sum() > 0
+    assert (frame["Deltagare"] <= participants).all() and frame["Deltagare"].sum() > 0
     cell = frame["Deltagare: starkaste avsnitt"].iloc[0]
-    assert cell == "" or re.match(r"\[[0-9a-f]{8}\.\d+\.\d+\] ", cell)
+    assert cell == "" or re.match(r"\[[0-9a-f]{10}(-\d+)?\.[0-9a-f]{6}(-\d+)?\] ", cell)
     from openpyxl import load_workbook
     wb = load_workbook(study_dir / "out" / "narrativ.xlsx", read_only=True)
     rows = list(wb["Ramverksmatris"].iter_rows(values_only=True))

@@ -2,7 +2,7 @@
 source file."""
 from __future__ import annotations
 
-from conftest import SEED_001, SEED_002
+from conftest import OWN_INTERVIEWS, OWN_QUOTES, SEED_001, SEED_002
 from files import same_but_placeholders
 from pipeline.segment import Segmenter
 
@@ -35,18 +35,26 @@ def test_long_paragraphs_become_sentence_runs():
     assert " ".join(parts[1:]) == para
 
 
-def test_segment_offsets_trace_back_to_the_source(study, seeds):
-    study.ingest(SEED_001, SEED_002)
-    sources = {p.name: p.read_text(encoding="utf-8") for p in (SEED_001, SEED_002)}
+def _offsets_trace_back(study, paths, min_segments, min_replaced):
+    study.ingest(*paths)
+    sources = {p.name: p.read_text(encoding="utf-8") for p in paths}
     records = study.segments()
-    assert len(records) > 500
+    assert len(records) > min_segments
     replaced = 0
     for r in records:
         original = sources[r["source"]][r["source_start"]:r["source_end"]]
         assert same_but_placeholders(r["text"], original), r["segment_id"]
         replaced += original != r["text"]
-    assert replaced > 50   # names were pseudonymised, and offsets still lead to the source
+    assert replaced > min_replaced   # names were pseudonymised, and offsets still lead to the source
     # re-running the stage alone gives the same segments
     before = [(r["segment_id"], r["text"]) for r in records]
     study.segment()
     assert [(r["segment_id"], r["text"]) for r in study.segments()] == before
+
+
+def test_segment_offsets_trace_back_to_own_material(study):
+    _offsets_trace_back(study, (OWN_INTERVIEWS, OWN_QUOTES), 30, 10)
+
+
+def test_segment_offsets_trace_back_to_the_source(study, seeds):
+    _offsets_trace_back(study, (SEED_001, SEED_002), 500, 50)

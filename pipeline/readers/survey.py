@@ -126,6 +126,7 @@ def read(path: Path, data: bytes, cfg: dict) -> tuple[int | None, list[Document]
                     attributes={**attrs, "question": columns[k]},
                     locator=f"{sheet_label}rad {excel_row}, kolumn '{columns[k]}'",
                     respondent=f"{path.name}:{sheet}:{respondent}",
+                    key=f"{sheet}\x1f{row[id_col]}\x1f{columns[k]}" if id_col is not None and row[id_col] else None,
                 ))
     if not docs:
         cols = ", ".join(f"'{c}'" for c in seen_columns[:12]) or "inga"

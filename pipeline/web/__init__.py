@@ -1,0 +1,1 @@
+"""`narrativ serve`: the local web page for the kansli (see app.py)."""

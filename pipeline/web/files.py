@@ -1,0 +1,109 @@
+"""What the browser may name: study names, uploaded files (checked by content, not only by
+ending) and the result files offered for download. No path from the browser reaches the file
+system: a study is looked up by a validated name under the studies folder, an upload keeps only
+a cleaned base name, a download is one of a fixed list."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+from ..errors import NarrativError
+from ..study import UPLOAD_DIR  # noqa: F401 (re-exported)
+
+STUDY_NAME = re.compile(r"^[0-9A-Za-zÅÄÖåäöÉéÜü][0-9A-Za-zÅÄÖåäöÉéÜü _\-]{0,59}$")
+FILE_NAME = re.compile(r"^[0-9A-Za-zÅÄÖåäöÉéÜü][0-9A-Za-zÅÄÖåäöÉéÜü _\-.,()]{0,119}$")
+DOWNLOADS = {"narrativ.docx": "Word-dokument", "narrativ.xlsx": "Excel-fil", "narrativ.md": "Markdown",
+             "teman.png": "Diagram (PNG)"}
+MEDIA = {".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+         ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         ".md": "text/markdown; charset=utf-8", ".png": "image/png"}
+KIND_SV = {".docx": "Word-fil", ".xlsx": "Excel-fil", ".pdf": "PDF", ".csv": "CSV-fil",
+           ".txt": "textfil", ".md": "textfil (Markdown)"}
+
+
+class UploadError(NarrativError):
+    def __init__(self, name: str, problem: str):
+        self.name, self.problem = name, problem
+        super().__init__(f"{name}: {problem}")
+
+
+def study_dir(root: Path, name: str) -> Path:
+    """The folder of study `name` under `root`, or NarrativError if the name is not allowed."""
+    name = unicodedata.normalize("NFC", name or "").strip()
+    if not STUDY_NAME.match(name):
+        raise NarrativError(f"'{name[:60]}' går inte att använda som studienamn: använd bokstäver, "
+                            "siffror, mellanslag, - och _ (högst 60 tecken)")
+    path = (root / name).resolve()
+    if path.parent != root.resolve():
+        raise NarrativError(f"'{name}' går inte att använda som studienamn")
+    return path
+
+
+def clean_name(filename: str) -> str:
+    """The base name of an uploaded file, without any folder part the browser sent."""
+    base = unicodedata.normalize("NFC", (filename or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    if not FILE_NAME.match(base) or ".." in base:
+        raise UploadError(base or "(namnlös fil)", "filnamnet går inte att använda: byt namn på filen "
+                          "(bokstäver, siffror, mellanslag, - _ . , och parenteser)")
+    return base
+
+
+def check_content(name: str, data: bytes, extensions: list[str], max_bytes: int,
+                  encodings: list[str]) -> None:
+    """Raise UploadError unless `data` is what its ending says and small enough."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in extensions:
+        allowed = ", ".join(e.lstrip(".") for e in extensions)
+        raise UploadError(name, f"filtypen '{suffix or 'utan filändelse'}' kan inte läsas (tillåtna: {allowed})")
+    if len(data) > max_bytes:
+        raise UploadError(name, f"filen är för stor ({len(data) / 1e6:.1f} MB; gränsen är "
+                          f"{max_bytes / 1e6:.0f} MB, inställningen [web] max_upload_mb)")
+    if not data.strip():
+        raise UploadError(name, "filen är tom")
+    kind = KIND_SV.get(suffix, suffix)
+    if suffix in (".docx", ".xlsx"):
+        if not data.startswith(b"PK\x03\x04"):
+            raise UploadError(name, f"innehållet är inte en {kind} (en {kind} är ett zip-arkiv): "
+                              "filen är skadad eller har fel filändelse")
+        if suffix == ".xlsx" and _filled_rows(data) == 0:
+            raise UploadError(name, "kalkylbladet är tomt: det finns inga svar att läsa (inga rader under rubrikraden)")
+    elif suffix == ".pdf":
+        if not data.lstrip()[:5] == b"%PDF-":
+            raise UploadError(name, "innehållet är inte en PDF: filen är skadad eller har fel filändelse")
+    else:
+        if b"\x00" in data[:65536]:
+            raise UploadError(name, f"innehållet är inte en {kind}: filen innehåller binära data")
+        for enc in encodings:
+            try:
+                data.decode(enc)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise UploadError(name, f"innehållet är inte en {kind}: okänd teckenkodning; spara filen som UTF-8")
+
+
+def _filled_rows(data: bytes) -> int | None:
+    """Rows with any value below the first filled row, over all sheets (None: unreadable, which
+    the ingest stage reports in its own words)."""
+    import io
+    from openpyxl import load_workbook
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:                    # noqa: BLE001 - any unreadable workbook: ingest says why
+        return None
+    try:
+        filled = 0
+        for ws in wb.worksheets:
+            rows = [r for r in ws.iter_rows(values_only=True) if any(v not in (None, "") for v in r)]
+            filled += max(0, len(rows) - 1)
+        return filled
+    finally:
+        wb.close()
+
+
+def download_path(study: Path, name: str) -> Path:
+    if name not in DOWNLOADS:
+        raise NarrativError(f"'{name[:60]}' finns inte att ladda ner")
+    return study / "out" / name

@@ -1,0 +1,211 @@
+"""The kansli's whole flow in a real browser: Debian's headless Chromium driven by Selenium
+(chromedriver from Debian too, passed explicitly, so nothing is downloaded), against the real
+server (uvicorn on 127.0.0.1, a free port, in a thread). Under CI=true a missing browser fails
+the run; elsewhere these tests skip with the reason. The Makefile's `test` target installs the
+browser when it can (root + apt-get)."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import DEMO, ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+SCREENSHOT = ROOT / "docs" / "web-teman.png"
+TOKEN = "browser-test-token"
+LONG = 900          # seconds a background job may take on a busy 2-core machine (not a timing assert)
+
+
+def _need_browser():
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    if missing:
+        reason = (f"headless Chromium not installed ({', '.join(missing)} missing): "
+                  "`apt-get install chromium chromium-driver` (the Makefile's test target does it as root)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    _need_browser()
+    import uvicorn
+
+    from pipeline.web.app import create_app
+    studies = tmp_path_factory.mktemp("web") / "studier"
+    app = create_app(studies, TOKEN)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    yield {"base": f"http://127.0.0.1:{port}", "studies": studies, "app": app}
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def browser(server, tmp_path_factory):
+    os.environ["SE_OFFLINE"] = "true"            # Selenium Manager must never fetch anything
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    downloads = tmp_path_factory.mktemp("downloads")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1200,1400", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-default-apps",
+                "--disable-extensions", "--metrics-recording-only", "--no-default-browser-check",
+                "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
+                # no name resolves but the test server's address: nothing leaves the machine
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", "--lang=sv-SE"):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.downloads = downloads
+    driver.get(f"{server['base']}/?token={TOKEN}")
+    yield driver
+    driver.quit()
+
+
+def _wait(driver, condition, timeout=LONG):
+    from selenium.common.exceptions import JavascriptException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(driver, timeout, poll_frequency=0.5,
+                         ignored_exceptions=(StaleElementReferenceException, JavascriptException)).until(condition)
+
+
+def _submit(driver, button):
+    """Click a form's button and wait until the browser has left the page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    page = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    _wait(driver, EC.staleness_of(page), 60)
+
+
+def _idle(driver) -> bool:
+    """No job running on the page (the page reloads itself when its job ends)."""
+    from selenium.webdriver.common.by import By
+    return not driver.find_elements(By.ID, "job") and driver.execute_script("return document.readyState") == "complete"
+
+
+def _nav(driver, text):
+    from selenium.webdriver.common.by import By
+    driver.find_element(By.PARTIAL_LINK_TEXT, text).click()
+
+
+def test_kansli_flow_from_files_to_word_with_a_renamed_theme(server, browser):
+    import docx
+    from selenium.webdriver.common.by import By
+    d = browser
+    # 1. create a study and upload the demo files
+    d.find_element(By.ID, "study-name").send_keys("Berättelse 2025")
+    _submit(d, d.find_element(By.ID, "create-study"))
+    _wait(d, lambda x: x.find_elements(By.ID, "file-input"), 30)
+    files = sorted(DEMO.iterdir())
+    d.find_element(By.ID, "file-input").send_keys("\n".join(str(p) for p in files))
+    _submit(d, d.find_element(By.ID, "upload-button"))
+    _wait(d, lambda x: x.find_elements(By.CSS_SELECTOR, "#job progress, #last-job"), 60)
+    assert d.find_elements(By.CSS_SELECTOR, "#job progress"), "no progress bar while the files are read"
+    _wait(d, _idle)
+    rows = d.find_elements(By.CSS_SELECTOR, "table tbody tr")
+    assert sorted(r.find_element(By.TAG_NAME, "td").text for r in rows) == [p.name for p in files]
+    assert "klar" in d.find_element(By.ID, "last-job").text
+
+    # 2. what was read, and the review list
+    _nav(d, "2. Vad som lästes in")
+    body = d.find_element(By.TAG_NAME, "main").text
+    assert "Svarande per team" in body and "Intervjuer" in body
+    placeholders = d.find_elements(By.CSS_SELECTOR, "#placeholders tbody tr")
+    assert placeholders and placeholders[0].text.startswith("[")
+    assert d.find_elements(By.CSS_SELECTOR, "#kept-words button[value=deny]")
+
+    # 3. themes: find them, rename one
+    _nav(d, "3. Teman")
+    _submit(d, d.find_element(By.ID, "run-themes"))
+    _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "section.theme"))
+    first = d.find_elements(By.CSS_SELECTOR, "section.theme")[0]
+    old_label = first.find_element(By.CLASS_NAME, "theme-label").text
+    new_label = f"{old_label} (omdöpt)"
+    assert old_label and first.find_elements(By.CSS_SELECTOR, ".bars .bar-row")
+    assert first.find_elements(By.CSS_SELECTOR, ".quotes blockquote")
+    first.find_element(By.CSS_SELECTOR, "details.theme-tools summary").click()
+    field = first.find_element(By.CLASS_NAME, "rename-input")
+    field.clear()
+    field.send_keys(new_label)
+    _submit(d, first.find_element(By.CSS_SELECTOR, "button.rename"))
+    _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "section.theme"))
+    labels = [e.text for e in d.find_elements(By.CLASS_NAME, "theme-label")]
+    assert new_label in labels and old_label not in labels
+    study = server["studies"] / "Berättelse 2025"
+    assert new_label in (study / "codebook.yaml").read_text(encoding="utf-8")
+    _screenshot(d)
+
+    # 4. the draft, with each paragraph's quotes one click away
+    _nav(d, "4. Utkast")
+    _submit(d, d.find_element(By.ID, "run-draft"))
+    _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "article.draft .paragraph"))
+    details = d.find_elements(By.CSS_SELECTOR, "article.draft details")
+    assert details
+    quote = details[0].find_element(By.CSS_SELECTOR, "li q")
+    assert not quote.is_displayed()
+    details[0].find_element(By.TAG_NAME, "summary").click()
+    assert quote.is_displayed() and quote.text
+
+    # 5. download the Word file and read it back
+    _nav(d, "5. Ladda ner")
+    d.find_element(By.ID, "dl-narrativ-docx").click()
+    target = d.downloads / "narrativ.docx"
+    _wait(d, lambda x: target.exists() and not list(d.downloads.glob("*.crdownload")), 60)
+    text = "\n".join(p.text for p in docx.Document(str(target)).paragraphs)
+    assert new_label in text
+    assert d.find_elements(By.CSS_SELECTOR, "img.chart")
+
+
+def test_files_dropped_on_the_page_are_read(server, browser):
+    """Drag and drop: a real drop event carrying a file onto the upload area."""
+    from selenium.webdriver.common.by import By
+    d = browser
+    d.get(f"{server['base']}/")
+    d.find_element(By.ID, "study-name").send_keys("Släppta filer")
+    _submit(d, d.find_element(By.ID, "create-study"))
+    _wait(d, lambda x: x.find_elements(By.ID, "dropzone"), 30)
+    d.execute_script("""
+        const text = "Samordningsteam Ekbacka\\n\\n- ”Jag fick stöd att söka jobb och har nu en anställning.”\\n";
+        const dt = new DataTransfer();
+        dt.items.add(new File([text], "släppt.md", {type: "text/markdown"}));
+        const zone = document.getElementById("dropzone");
+        zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: dt, bubbles: true, cancelable: true}));
+        zone.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+    """)
+    _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "table tbody tr"), 120)
+    assert d.find_element(By.CSS_SELECTOR, "table tbody tr td").text == "släppt.md"
+
+
+def _screenshot(driver) -> None:
+    """docs/web-teman.png for the README: the themes page, as a small palette PNG."""
+    from PIL import Image
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    raw = SCREENSHOT.with_suffix(".raw.png")
+    driver.save_screenshot(str(raw))
+    with Image.open(raw) as img:
+        img = img.convert("RGB")
+        img.thumbnail((1000, 1200))
+        img.quantize(colors=64).save(SCREENSHOT, optimize=True)
+    raw.unlink()
