@@ -29,6 +29,7 @@ OPEN_TABLES = {
 # Keys that accept more than the type of their default.
 ALSO_ACCEPTS = {
     "draft.llm_timeout": (float,),             # seconds, as urllib takes them
+    "web.max_upload_mb": (float,),             # a limit below one megabyte
 }
 # Texts that must be one of a few words.
 CHOICES = {

@@ -61,6 +61,10 @@ def test_package_files_are_read_through_importlib_resources():
     for text in code.values():
         for call in re.findall(r'resources\.files\("pipeline"\)\.joinpath\(([^)]*)\)', text):
             opened.add("pipeline/" + "/".join(re.findall(r'"([^"]+)"', call)))
+        # whole folders served through the package loader (Jinja2 templates, Starlette static files)
+        for package, folder in re.findall(r'(?:PackageLoader\(|packages=\[\()"([\w.]+)", "(\w+)"\)', text):
+            prefix = package.replace(".", "/") + "/" + folder + "/"
+            opened |= {f for f in data_files() if f.startswith(prefix)}
     assert opened == set(data_files())
 
 

@@ -89,6 +89,14 @@ def test_tricky_lines_stay(study, tmp_path):
     assert sorted(before) == sorted(after)
 
 
+def _ingest_one(study, tmp_path, text: str) -> str:
+    """Ingest `text` as a file of its own; all stored text of the study, joined."""
+    path = tmp_path / "svar.txt"
+    path.write_text(text + "\n", encoding="utf-8")
+    study.ingest(path)
+    return " ".join(_stored_texts(study))
+
+
 @pytest.mark.parametrize("text, names", [
     ("Hälsningar\nVera", ["Vera"]),                                    # signature
     ("Linnea\n”Jag fick ett jobb i maj.”", ["Linnea"]),                  # heading over a testimonial
@@ -100,10 +108,7 @@ def test_tricky_lines_stay(study, tmp_path):
     ("Mvh\n/Signhild", ["Signhild"]),
 ])
 def test_each_class_in_running_text(study, tmp_path, text, names):
-    path = tmp_path / "svar.txt"
-    path.write_text(text + "\n", encoding="utf-8")
-    study.ingest(path)
-    stored = " ".join(_stored_texts(study))
+    stored = _ingest_one(study, tmp_path, text)
     for name in names:
         for token in name.split():
             assert token not in stored, (token, stored)
@@ -119,9 +124,6 @@ def test_each_class_in_running_text(study, tmp_path, text, names):
     ("Hälsningar\nKansliet", ["Kansliet"]),
 ])
 def test_words_before_ages_and_surnames_stay(study, tmp_path, text, kept):
-    path = tmp_path / "svar.txt"
-    path.write_text(text + "\n", encoding="utf-8")
-    study.ingest(path)
-    stored = " ".join(_stored_texts(study))
+    stored = _ingest_one(study, tmp_path, text)
     for word in kept:
         assert word in stored, (word, stored)
