@@ -160,8 +160,9 @@ def keywords(texts: list[str], labels: list[int], embeddings: np.ndarray | None,
     for c, label in enumerate(classes):
         need = 2 if n_distinct[c] >= 4 else 1
         order = np.argsort(-scores[c], kind="stable")
+        # a word pair must be a phrase answers share (three of them), not two words that met once
         words = [tokenizer.display(vocab[j]) for j in order
-                 if scores[c, j] > 0 and in_answers[c, j] >= need][:top_n]
+                 if scores[c, j] > 0 and in_answers[c, j] >= (max(need, 3) if " " in vocab[j] else need)][:top_n]
         out[label] = list(dict.fromkeys(words))
     return out
 
