@@ -233,7 +233,7 @@ class TemplateDrafter:
         if leftovers or new:
             sentences = []
             if leftovers:
-                shown_left = leftovers[:4]
+                shown_left = sorted(leftovers, key=lambda t: (-t.voice_respondents, t.id))[:4]
                 parts = [f"{_num(t.voice_respondents) if k else _num(t.voice_respondents) + ' deltagare'} att de "
                          f"{t.narrative}" for k, t in enumerate(shown_left)]
                 sentences.append(Sentence("Därutöver berättar " + _and(parts) + ".",
@@ -280,7 +280,7 @@ class TemplateDrafter:
                     ("Bland önskemålen är det vanligast att deltagarna " if nothing else "Deltagarnas vanligaste önskemål är att de ")
                     + f"{first.narrative.replace('önskar ', 'önskar ', 1)} ({self._count(first, m)}).",
                     self._evidence(first, m), [first.id]))
-                rest = wishes[1:4]
+                rest = sorted(wishes[1:4], key=lambda t: (-t.voice_respondents, t.id))
                 if rest:
                     parts = [f"{t.narrative if k == 0 else t.narrative.removeprefix('önskar ')} ({t.voice_respondents})"
                              for k, t in enumerate(rest)]
