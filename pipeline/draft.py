@@ -393,7 +393,7 @@ def support_check(store: Store, cfg: dict, m: Material, embedder=None) -> Suppor
     ids = [s for s in m.segments if s in theme_of]
     X, _ = embed_texts(store, embedder, [m.segments[s]["text"] for s in ids])
     return SupportCheck(lambda texts: embedder.encode(list(texts)), dict(zip(ids, X)), theme_of,
-                        cfg["draft"]["support_max_share"])
+                        cfg["draft"]["support_near_share"])
 
 
 def run(store: Store, cfg: dict, study_dir: Path, drafter=None, embedder=None) -> Draft:

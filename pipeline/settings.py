@@ -42,7 +42,8 @@ CHOICES = {
 # Keys earlier versions wrote into every new study.toml (a full copy of the defaults) that are
 # no longer used: accepted and ignored, so that an older study still opens.
 RETIRED = {
-    "draft.support_max_rank",      # the paraphrase check now uses support_max_share
+    "draft.support_max_rank",      # the paraphrase check now uses support_near_share
+    "draft.support_max_share",     # (its name for a day)
     "draft.wish_markers",          # never read: wishes are told by the question they answer
 }
 

@@ -168,6 +168,6 @@ def test_an_older_study_toml_with_retired_keys_still_opens(study_dir):
     assert "draft.support_max_rank" in RETIRED
     _write(study_dir, "[draft]\nsupport_max_rank = 3\nwish_markers = '(?i)önska'\n")
     cfg = config.load(study_dir)
-    assert cfg["draft"]["support_max_share"] == config.defaults()["draft"]["support_max_share"]
-    message = _error(study_dir, "[draft]\nsupport_max_rank = 3\nsupport_max_shar = 0.2\n")
-    assert "menade du 'support_max_share'?" in message
+    assert cfg["draft"]["support_near_share"] == config.defaults()["draft"]["support_near_share"]
+    message = _error(study_dir, "[draft]\nsupport_max_rank = 3\nsupport_near_shar = 0.2\n")
+    assert "menade du 'support_near_share'?" in message

@@ -161,7 +161,8 @@ def planted(study, d, m) -> None:
         for t in rng.sample(others, min(3, len(others))):
             total += 1
             wrong += not check(s.text, t.segment_ids[:len(s.segment_ids)], len(s.claims))
-    print(f"  paraphrase check (max_share {check.max_share}): own sentences passed {sum(own)}/{len(own)}; "
+    print(f"  paraphrase check (near_share {check.near_share}): "
+          f"own sentences passed {sum(own)}/{len(own)}; "
           f"the same sentences citing another theme's segments refused {wrong}/{total}")
 
 
