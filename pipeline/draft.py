@@ -323,7 +323,7 @@ class TemplateDrafter:
 
         # closing
         if top:
-            parts = [t.narrative if not SAYING.match(t.narrative) else t.narrative for t in top]
+            parts = [t.narrative for t in top]
             text = "Sammantaget ger svaren bilden av en insats där deltagarna " + _and(parts) + "."
             closing = [Sentence(text, [self._evidence(t, m, 1)[0] for t in top], [t.id for t in top])]
             if wishes or critique:

@@ -121,8 +121,7 @@ def bertopic_model(cluster_model, extra_stop_words: list[str], n_docs: int, embe
     )
 
 
-def keywords(texts: list[str], labels: list[int], embeddings: np.ndarray | None, extra_stop_words: list[str],
-             embedder=None, top_n: int = 10) -> dict[int, list[str]]:
+def keywords(texts: list[str], labels: list[int], extra_stop_words: list[str], top_n: int = 10) -> dict[int, list[str]]:
     """c-TF-IDF keywords (BERTopic's ClassTfidfTransformer) for already labelled texts.
 
     Counted per answer, then summed per theme — never one joined text per theme, so a theme of
@@ -130,7 +129,7 @@ def keywords(texts: list[str], labels: list[int], embeddings: np.ndarray | None,
     Each distinct text counts once per theme (one repeated sentence must not supply all the
     words), and a keyword must occur in more than one distinct answer of a theme of four or
     more. A theme whose answers hold only stop words gets no keywords; any other error is
-    raised. (`embeddings`, `embedder`: unused, kept for callers that pass them.)"""
+    raised."""
     import scipy.sparse as sp
     from bertopic.vectorizers import ClassTfidfTransformer
     from sklearn.feature_extraction.text import CountVectorizer

@@ -249,7 +249,7 @@ class ThemeModel:
         order = {t: k for k, t in enumerate(live)}
         labelled = [i for i in range(n) if assigned[i] in order]
         words = represent.keywords([units.texts[i] for i in labelled], [order[assigned[i]] for i in labelled],
-                                   C[labelled], tcfg["stop_words"], embedder)
+                                   tcfg["stop_words"])
         total_resp = len(set(units.respondents))
         voice_resp = len({units.respondents[i] for i in range(n) if units.voice[i]})
         group_keys = tcfg["group_by"]

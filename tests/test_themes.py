@@ -259,15 +259,15 @@ def test_a_theme_of_over_a_million_characters_gets_keywords():
     texts += ["Kaffet i fikarummet är gott.", "Gott kaffe varje morgon.", "Kaffe och bullar på fredagar."]
     labels = [0] * 9000 + [1] * 3
     assert sum(len(t) for t in texts[:9000]) > 1_000_000
-    words = keywords(texts, labels, None, [])
+    words = keywords(texts, labels, [])
     assert "rutiner" in words[0] and "schema" in words[0]
     assert words[1] and words[1][0] == "kaffe"          # a word only one (small) theme has is its keyword
 
 
 def test_only_stop_words_give_no_keywords_but_other_errors_are_raised():
     from pipeline.represent import _pieces, keywords
-    assert keywords(["och att det", "det är så"], [0, 0], None, []) == {0: []}
+    assert keywords(["och att det", "det är så"], [0, 0], []) == {0: []}
     with pytest.raises(AttributeError):              # a real error is not mistaken for "no words"
-        keywords(["Rutiner i vardagen", None], [0, 0], None, [])
+        keywords(["Rutiner i vardagen", None], [0, 0], [])
     text = "ord " * 100
     assert "".join(_pieces(text, 37)) == text and all(len(p) <= 37 for p in _pieces(text, 37))
