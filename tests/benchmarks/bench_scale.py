@@ -1,6 +1,9 @@
 """Speed and scale with DISTINCT answers (issue 12), run on demand; prints figures, asserts nothing.
 
-    .venv/bin/python tests/benchmarks/bench_scale.py [N ...]        (default: 1000 respondents)
+    .venv/bin/python tests/benchmarks/bench_scale.py [--keep DIR] [N ...]   (default: 1000 respondents)
+
+--keep DIR keeps each size's survey and study in DIR (studie_N, enkat_N.xlsx) instead of a
+temporary folder.
 
 For each N a survey export is generated (xlsx: Löpnummer, Team, Formulär, År and the demo's two
 questions) in which every answer sentence is a distinct string: 1-3 sentences per answer, drawn
@@ -319,14 +322,19 @@ def report(r: dict) -> None:
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [1000]
+    args = sys.argv[1:]
+    keep = None
+    if args[:1] == ["--keep"]:
+        keep, args = Path(args[1]), args[2:]
+        keep.mkdir(parents=True, exist_ok=True)
+    sizes = [int(a) for a in args] or [1000]
     if not DATA.exists():
         sys.exit(f"{DATA} is missing (the benchmark sentences come from ../shared/benchmarks)")
     print(f"cores {len(os.sched_getaffinity(0))}; load {os.getloadavg()[0]:.1f}")
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
             try:
-                report(one_size(n, Path(tmp)))
+                report(one_size(n, keep or Path(tmp)))
             except RuntimeError as exc:
                 print(f"\n== {n} respondents: FAILED\n{exc}")
 
