@@ -47,19 +47,19 @@ class AutoKClusterer:
         from scipy.cluster.hierarchy import fcluster, linkage
         from sklearn.metrics import silhouette_score
 
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X)
         n = len(X)
         if n < 2 * max(self.k_min, 2):
             self.k_, self.silhouettes_ = 1, {}
             self.labels_ = np.zeros(n, dtype=int)
-            self.centroids_ = X.mean(axis=0, keepdims=True)
+            self.centroids_ = np.asarray(X, dtype=np.float64).mean(axis=0, keepdims=True)
             return self
         if n > self.max_fit:
             rng = np.random.RandomState(self.random_state)
             sample = np.sort(rng.choice(n, self.max_fit, replace=False))
         else:
             sample = np.arange(n)
-        S = X[sample]
+        S = np.asarray(X[sample], dtype=np.float64)       # only the sample in float64 (n² ward)
         tree = linkage(S, method="ward")
         scores, labelings = {}, {}
         for k in self.k_range(len(S)):
@@ -83,9 +83,12 @@ class AutoKClusterer:
             self.labels_ = labels
         return self
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
-        return np.argmax(unit_rows(X) @ unit_rows(self.centroids_).T, axis=1)
+    def predict(self, X: np.ndarray, chunk: int = 50_000) -> np.ndarray:
+        """The nearest centroid (cosine) of every row, in chunks (bounded memory at 100,000s)."""
+        X = np.asarray(X)
+        P = unit_rows(self.centroids_).T.astype(X.dtype if X.dtype == np.float32 else np.float64)
+        return np.concatenate([np.argmax(unit_rows(X[a:a + chunk]) @ P, axis=1)
+                               for a in range(0, len(X), chunk)] or [np.zeros(0, dtype=int)])
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         return self.fit(X).labels_

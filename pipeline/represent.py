@@ -10,27 +10,45 @@ import numpy as np
 
 from .pseudonymise import PLACEHOLDER
 
+# raise when keywords() would give other words for the same input (themes.cached_keywords)
+KEYWORDS_VERSION = 2
 WORD = re.compile(r"^[a-zåäöéü][a-zåäöéü-]*[a-zåäöéü]$")
 
 
+# words as the keyword counter sees them: letters, with inner hyphens ("budget-"): numbers,
+# punctuation and placeholders are not words
+TOKEN = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+
+
 @lru_cache(maxsize=1)
-def _nlp():
-    import spacy
-    nlp = spacy.blank("sv")
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})   # tables from spacy-lookups-data
-    nlp.initialize()
-    return nlp
+def lemma_table() -> dict[str, str]:
+    """spaCy's Swedish lookup lemmas (the `sv_lemma_lookup` table of spacy-lookups-data, which
+    spaCy's lookup lemmatizer uses: gick -> gå, grupperna -> grupp), read directly."""
+    import gzip
+    import json
+    from importlib import resources
+    data = resources.files("spacy_lookups_data").joinpath("data")
+    packed = data.joinpath("sv_lemma_lookup.json.gz")
+    if packed.is_file():
+        return json.loads(gzip.decompress(packed.read_bytes()))
+    return json.loads(data.joinpath("sv_lemma_lookup.json").read_text(encoding="utf-8"))
 
 
 class LemmaTokenizer:
     """Word keys for counting: the spaCy lookup lemma (gick -> gå, vänner -> vän), then the
     Snowball Swedish stem, so that "grupperna/gruppen/grupp" and "rutinerna/rutiner" count as
     one word. Stop words, placeholders and numbers are dropped. The most frequent surface form
-    of each key is remembered (`display`) so keywords read as words, not stems."""
+    of each key is remembered (`display`) so keywords read as words, not stems.
+
+    Words are found with a regular expression and looked up in spaCy's lemma table the way
+    spaCy's lookup lemmatizer does (the exact word, else the word itself): running spaCy's
+    tokenizer took 4 s per 10,000 answers and 2-6 s to import, for the same words (checked in
+    tests/test_themes.py); any length of text works."""
 
     def __init__(self, stop_words: set[str]):
         self.stop_words = stop_words
         self.forms: dict[str, Counter] = {}
+        self._key: dict[str, str | None] = {}
 
     @staticmethod
     @lru_cache(maxsize=1)
@@ -39,31 +57,33 @@ class LemmaTokenizer:
         return snowballstemmer.stemmer("swedish")
 
     def __call__(self, text: str) -> list[str]:
-        # spaCy refuses texts over nlp.max_length (1,000,000 characters; BERTopic joins a whole
-        # cluster into one text): tokenize long texts in pieces cut at whitespace
-        nlp = _nlp()
-        docs = (nlp(piece) for piece in _pieces(PLACEHOLDER.sub(" ", text), nlp.max_length // 10))
-        return self.keys(t for d in docs for t in d)
+        return self.keys(m.group() for m in TOKEN.finditer(PLACEHOLDER.sub(" ", text)))
 
     def many(self, texts: list[str]) -> list[list[str]]:
-        """The word keys of many short texts at once (spaCy's batched pipe)."""
-        nlp = _nlp()
-        if any(len(t) > nlp.max_length // 10 for t in texts):
-            return [self(t) for t in texts]
-        return [self.keys(doc) for doc in nlp.pipe((PLACEHOLDER.sub(" ", t) for t in texts), batch_size=512)]
+        """The word keys of many texts."""
+        return [self(t) for t in texts]
 
-    def keys(self, tokens) -> list[str]:
-        stem = self._stemmer().stemWord
+    def keys(self, words) -> list[str]:
         out = []
-        for tok in tokens:
-            low = tok.text.lower()
-            lemma = (tok.lemma_ or low).lower()
-            if len(lemma) < 3 or not WORD.match(lemma) or low in self.stop_words or lemma in self.stop_words:
+        for word in words:
+            low = word.lower()
+            key = self._key.get(word, "")
+            if key == "":
+                key = self._key[word] = self._word_key(word, low)
+            if key is None:
                 continue
-            key = stem(lemma)
-            self.forms.setdefault(key, Counter())[low] += 1
+            forms = self.forms.get(key)
+            if forms is None:
+                forms = self.forms[key] = Counter()
+            forms[low] += 1
             out.append(key)
         return out
+
+    def _word_key(self, word: str, low: str) -> str | None:
+        lemma = lemma_table().get(word, word).lower()
+        if len(lemma) < 3 or not WORD.match(lemma) or low in self.stop_words or lemma in self.stop_words:
+            return None
+        return self._stemmer().stemWord(lemma)
 
     def display(self, key: str) -> str:
         parts = []
@@ -73,24 +93,28 @@ class LemmaTokenizer:
         return " ".join(parts)
 
 
-def _pieces(text: str, size: int):
-    """`text` in pieces of about `size` characters, cut at whitespace."""
-    start = 0
-    while len(text) - start > size:
-        cut = text.rfind(" ", start, start + size)
-        cut = start + size if cut <= start else cut
-        yield text[start:cut]
-        start = cut
-    yield text[start:]
-
-
 def _unigrams_and_bigrams(keys: list[str]) -> list[str]:
     return keys + [f"{a} {b}" for a, b in zip(keys, keys[1:])]
 
 
 def stop_words(extra: list[str]) -> set[str]:
-    from spacy.lang.sv.stop_words import STOP_WORDS
-    return set(STOP_WORDS) | {w.lower() for w in extra}
+    return set(_spacy_stop_words()) | {w.lower() for w in extra}
+
+
+@lru_cache(maxsize=1)
+def _spacy_stop_words() -> frozenset[str]:
+    """spaCy's Swedish stop words (spacy/lang/sv/stop_words.py), read without importing spaCy
+    (2-6 s) when it is not loaded already."""
+    import sys
+    if "spacy" in sys.modules:
+        from spacy.lang.sv.stop_words import STOP_WORDS
+        return frozenset(STOP_WORDS)
+    import importlib.util
+    import runpy
+    from pathlib import Path
+    spec = importlib.util.find_spec("spacy")
+    path = Path(next(iter(spec.submodule_search_locations))) / "lang" / "sv" / "stop_words.py"
+    return frozenset(runpy.run_path(str(path))["STOP_WORDS"])
 
 
 def vectorizer(extra_stop_words: list[str], n_docs: int):
@@ -100,9 +124,12 @@ def vectorizer(extra_stop_words: list[str], n_docs: int):
 
 
 def bertopic_model(cluster_model, extra_stop_words: list[str], n_docs: int, embedder=None):
-    """BERTopic with our parts: no UMAP (the clusterer works on the embeddings themselves),
-    our clusterer, a Swedish lemmatising vectorizer; language="swedish" so that å/ä/ö are not
-    stripped from topic words."""
+    """BERTopic with our parts, for notebooks and comparisons: no UMAP (the clusterer works on
+    the embeddings themselves), our clusterer, a Swedish lemmatising vectorizer;
+    language="swedish" so that å/ä/ö are not stripped from topic words. The themes stage calls
+    the clusterer itself (same partition, tests/test_themes.py) and counts keywords per answer."""
+    from .embed import import_torch
+    import_torch()
     from bertopic import BERTopic
     from bertopic.dimensionality import BaseDimensionalityReduction
     from bertopic.vectorizers import ClassTfidfTransformer

@@ -289,9 +289,16 @@ class Store:
             " JOIN sources s ON s.id = d.source_id ORDER BY s.id, d.seq, g.seq"
         ).fetchall()
 
+    def segment_ids(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT id FROM segments")}
+
     def get_meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row["value"] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     # -- embeddings cache ---------------------------------------------------------------------
     def get_embeddings(self, model_id: str, hashes: set[str]) -> dict:

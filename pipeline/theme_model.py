@@ -7,8 +7,9 @@ Steps of `ThemeModel.fit`:
 2. codebook themes attract segments by similarity to their prototype (examples + description
    + current members);
 3. a theme marked `split: N` is re-clustered into N themes;
-4. what is left is clustered inductively (BERTopic with our automatic-k clusterer on the
-   centred vectors), the answers to each survey question apart;
+4. what is left is clustered inductively (our automatic-k clusterer on the centred vectors —
+   the clustering part BERTopic would call; see `_cluster`), the answers to each survey
+   question apart;
 5. every segment is tagged with the concept of the lexicon it is about, if one stands out
    (pipeline.concepts); an inductive theme is named by the concept most of its respondents
    speak about, two themes named by one concept become one, and segments about a concept join
@@ -115,7 +116,9 @@ class ThemeModel:
         return {"praise", "outcome", "critique"}
 
     def fit(self, units: Units, X: np.ndarray, book: cb.Codebook, previous: dict[str, str],
-            embed, embedder=None, rediscover: bool = False) -> ThemeFit:
+            embed, rediscover: bool = False, keywords=represent.keywords) -> ThemeFit:
+        """`embed`: phrases -> vectors (codebook examples, concepts); `keywords`: the function
+        that counts keywords (represent.keywords; the caller may pass a cached one)."""
         tcfg = self.tcfg
         n = len(units.ids)
         mean = X.mean(axis=0)
@@ -210,7 +213,7 @@ class ThemeModel:
                 skipped += part
                 continue
             k_max = max(3, round(tcfg["max_themes"] * len(part) / len(left)))
-            k = self._cluster(part, units, C, embedder, k_max, new_theme)
+            k = self._cluster(part, units, C, k_max, new_theme)
             inductive_k = (inductive_k or 0) + k
 
         # 5. concepts: tag segments, name themes (one theme per concept), gather each concept's
@@ -250,8 +253,8 @@ class ThemeModel:
         centroids = {t: unit(C[members[t]].mean(axis=0)) for t in live}
         order = {t: k for k, t in enumerate(live)}
         labelled = [i for i in range(n) if assigned[i] in order]
-        words = represent.keywords([units.texts[i] for i in labelled], [order[assigned[i]] for i in labelled],
-                                   tcfg["stop_words"])
+        words = keywords([units.texts[i] for i in labelled], [order[assigned[i]] for i in labelled],
+                         tcfg["stop_words"])
         total_resp = len(set(units.respondents))
         voice_resp = len({units.respondents[i] for i in range(n) if units.voice[i]})
         group_keys = tcfg["group_by"]
@@ -291,10 +294,15 @@ class ThemeModel:
             voice_respondents=voice_resp)
 
     # -- steps --------------------------------------------------------------------------------
-    def _cluster(self, indices, units, C, embedder, k_max, new_theme) -> int:
-        """BERTopic with our automatic-k clusterer on the centred vectors; identical texts
-        ("Inget, allt har varit bra.") are clustered once, since repeats would pull the
-        silhouette towards one cluster per repeated sentence. Returns k."""
+    def _cluster(self, indices, units, C, k_max, new_theme) -> int:
+        """Our automatic-k clusterer on the centred vectors; identical texts ("Inget, allt har
+        varit bra.") are clustered once, since repeats would pull the silhouette towards one
+        cluster per repeated sentence. Returns k.
+
+        The clusterer is called directly, not through BERTopic: BERTopic with our parts (no
+        UMAP, this clusterer; represent.bertopic_model) gives the same partition (tested), but
+        its fit also builds a c-TF-IDF of joined cluster texts that is thrown away here, and
+        importing it imports sentence-transformers and torch (5-12 s)."""
         tcfg = self.tcfg
         key = lambda i: " ".join(units.texts[i].lower().split())   # noqa: E731
         first_of: dict[str, int] = {}
@@ -303,8 +311,7 @@ class ThemeModel:
         unique = sorted(first_of.values())
         clusterer = AutoKClusterer(k_max=k_max, tolerance=tcfg["silhouette_tolerance"],
                                    max_fit=tcfg["max_cluster_sample"])
-        model = represent.bertopic_model(clusterer, tcfg["stop_words"], len(unique), embedder)
-        topics, _ = model.fit_transform([units.texts[i] for i in unique], embeddings=C[unique])
+        topics = clusterer.fit(C[unique]).labels_
         topic_of = {key(i): t for i, t in zip(unique, topics)}
         groups = defaultdict(list)
         for i in indices:

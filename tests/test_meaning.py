@@ -311,3 +311,25 @@ def test_seed_001_draft_names_the_themes_of_the_human_section(tmp_path, seeds):
     assert draft.paragraphs[0].text.startswith("Sammanställningen bygger på fritextsvar från 30 deltagare")
     for t in result.themes:
         assert "…" not in t.label and not any(org in t.label for org in TEAMS_AND_ORGS), t.label
+
+
+def test_cue_words_are_found_as_a_search_per_text_finds_them():
+    """ConceptTagger.cue_matrix tries each cue pattern only where its literal start occurs;
+    it must find exactly what searching every text with every pattern finds — on the demo
+    answers and on texts made to trip it (case, text starts and ends, a newline inside a text,
+    a letter whose lowercase form is longer, an optional letter in the cue, a word inside a word)."""
+    import numpy as np
+    from openpyxl import load_workbook
+    rows = list(load_workbook(DEMO / "enkatsvar_2025.xlsx", read_only=True).worksheets[0].iter_rows(values_only=True))
+    texts = [c for r in rows[1:] for c in r if isinstance(c, str)]
+    texts += ["RUTINER och Schema", "ensam\nvänner", "xrutin", "İstanbul, rutiner", "förstående", "förstånde",
+              "rutin", "", "vågar prata", "vågat möta andra i samma situation", "strukturerad"]
+    tagger = concepts.ConceptTagger()
+    tagger.concepts_ = concepts.load()
+    tagger.cues_ = [re.compile(r"(?i)\b(?:" + "|".join(c.cues) + ")") if c.cues else None for c in tagger.concepts_]
+    fast = tagger.cue_matrix(texts)
+    slow = np.array([[rx is not None and rx.search(t.replace("\n", " ")) is not None for rx in tagger.cues_]
+                     for t in texts])
+    assert fast.sum() > 200 and np.array_equal(fast, slow)
+    assert concepts._literal_start("våga(t|r)? prata") == "våga" and concepts._literal_start("förståe?nde") == "förstå"
+    assert concepts._literal_start("(samma|liknande) sits") == ""

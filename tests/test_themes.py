@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 import shutil
 
 import numpy as np
@@ -274,12 +275,11 @@ def test_a_theme_of_over_a_million_characters_gets_keywords():
 
 
 def test_only_stop_words_give_no_keywords_but_other_errors_are_raised():
-    from pipeline.represent import _pieces, keywords
+    from pipeline.represent import keywords
     assert keywords(["och att det", "det är så"], [0, 0], []) == {0: []}
     with pytest.raises(AttributeError):              # a real error is not mistaken for "no words"
         keywords(["Rutiner i vardagen", None], [0, 0], [])
-    text = "ord " * 100
-    assert "".join(_pieces(text, 37)) == text and all(len(p) <= 37 for p in _pieces(text, 37))
+
 
 
 def test_class_tfidf_is_bertopics():
@@ -300,3 +300,57 @@ def test_class_tfidf_is_bertopics():
     ours = class_tfidf(counts).toarray()
     theirs = ClassTfidfTransformer(reduce_frequent_words=True).fit_transform(counts).toarray()
     assert ours.shape == theirs.shape and np.allclose(ours, theirs, rtol=1e-12, atol=0)
+
+
+def test_keyword_words_are_spacys_lemmas():
+    """The keyword counter's words (a regular expression + spaCy's lemma table) are the words
+    spaCy's own tokenizer and lookup lemmatizer give, on the demo survey's answers."""
+    import spacy
+    from openpyxl import load_workbook
+    from conftest import DEMO
+    from pipeline.represent import WORD, LemmaTokenizer, stop_words
+    rows = list(load_workbook(DEMO / "enkatsvar_2025.xlsx", read_only=True).worksheets[0].iter_rows(values_only=True))
+    texts = [c for r in rows[1:] for c in r if isinstance(c, str) and len(c) > 15]
+    nlp = spacy.blank("sv")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    ours = LemmaTokenizer(stop_words([]))
+    stops, stem = stop_words([]), ours._stemmer().stemWord
+
+    def spacy_keys(doc):                      # what the keyword counter did with spaCy's tokens
+        out = []
+        for t in doc:
+            low = t.text.lower()
+            lemma = (t.lemma_ or low).lower()
+            if len(lemma) >= 3 and WORD.match(lemma) and low not in stops and lemma not in stops:
+                out.append(stem(lemma))
+        return out
+    same = total = 0
+    for text, doc in zip(texts, nlp.pipe(texts)):
+        a, b = ours(text), spacy_keys(doc)
+        total += max(len(a), len(b))
+        same += sum((Counter(a) & Counter(b)).values())
+    assert total > 1500 and same / total > 0.99
+
+
+def test_bertopic_with_our_parts_gives_the_stages_partition(demo_copy):
+    """The themes stage calls our clusterer itself; BERTopic built from our parts
+    (represent.bertopic_model: no UMAP, this clusterer, our vectorizer) finds the same clusters
+    on the same vectors, so nothing of BERTopic's is lost by not importing it in the stage."""
+    from sklearn.metrics import adjusted_rand_score
+    from pipeline import represent
+    from pipeline.cluster import AutoKClusterer
+    from pipeline.embed import embed_texts, make_embedder
+    from pipeline.themes import load_units
+    from pipeline.vectors import centre
+    study = Study(demo_copy, create=False)
+    units = load_units(study.store, ["answer"], set())
+    X, new = embed_texts(study.store, make_embedder(study.config), units.texts)
+    assert new == 0
+    C = centre(X, X.mean(axis=0))
+    ours = AutoKClusterer(k_max=12).fit(C).labels_
+    model = represent.bertopic_model(AutoKClusterer(k_max=12), [], len(units.texts))
+    topics, _ = model.fit_transform(units.texts, embeddings=C)
+    assert len(set(ours)) >= 4 and adjusted_rand_score(ours, topics) == 1.0
+    assert all(words for t, words in model.get_topics().items())        # its own keywords work too
+    study.close()

