@@ -224,6 +224,8 @@ _FIRST_PERSON = [
 _POSSESSIVE = [(r"\bmig\b", "sig"), (r"\bmin\b", "sin"), (r"\bmitt\b", "sitt"), (r"\bmina\b", "sina"),
                (r"\bjag\b", "man")]
 _DANGLING = set("och eller att som men inte i på med för till av om från en ett de det den man är har kan ska så även då när medan eftersom trots kommer vill".split())
+# verbs that need what follows ("… gjorde att jag visste"): a label does not end on them
+_DANGLING |= set("gjorde gör gjort betydde betyder innebar innebär gav ger fick får hjälpte hjälper blev blir var".split())
 _CLAUSE_END = re.compile(r"[.!?;:,–—(]|\s-\s|\bmen\b|\boch jag\b|\bså att\b")
 
 

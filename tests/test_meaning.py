@@ -333,3 +333,9 @@ def test_cue_words_are_found_as_a_search_per_text_finds_them():
     assert fast.sum() > 200 and np.array_equal(fast, slow)
     assert concepts._literal_start("våga(t|r)? prata") == "våga" and concepts._literal_start("förståe?nde") == "förstå"
     assert concepts._literal_start("(samma|liknande) sits") == ""
+
+
+def test_a_new_themes_label_does_not_end_on_a_verb_that_needs_more():
+    text = "Planeringen vi gjorde tillsammans gjorde att jag visste vart jag var på väg."
+    assert concepts.clause_label(text) == "Planeringen vi gjorde tillsammans"
+    assert concepts.clause_label("Jag fick hjälp med ansökan till Försäkringskassan.") == "Att få hjälp med ansökan till Försäkringskassan"
