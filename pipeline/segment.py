@@ -95,10 +95,12 @@ class Segmenter:
 
 def _import_spacy():
     """spaCy, without the torch import its thinc layer tries when torch is installed (2-3 s at
-    every start; the tokenizer and the sentencizer never use it). Only while spaCy loads and
-    only when nothing has imported torch yet: whatever imports torch later gets it as usual."""
+    every start; the tokenizer and the sentencizer never use it). Only while spaCy loads, only
+    when nothing has imported torch yet and no other thread could be importing it meanwhile
+    (the web page's jobs run in threads): whatever imports torch later gets it as usual."""
     import sys
-    if "spacy" in sys.modules or "torch" in sys.modules:
+    import threading
+    if "spacy" in sys.modules or "torch" in sys.modules or threading.active_count() > 1:
         import spacy
         return spacy
     sys.modules["torch"] = None                 # `import torch` raises ImportError: thinc goes on without
