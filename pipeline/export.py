@@ -47,7 +47,8 @@ def check_privacy(store, cfg, draft: Draft, m: Material, allow: bool) -> None:
     items = [(f"stycke {k}", p.text) for k, p in enumerate(draft.paragraphs, start=1)]
     items += [(f"tema {t.id}", t.label) for t in m.themes]
     themed = {sid for t in m.themes for sid in t.segment_ids}
-    items += [(sid, m.segments[sid]["text"]) for sid in sorted(themed) if sid in m.segments]
+    listed = {sid for sid, seg in m.segments.items() if seg["kind"] != "section"}   # the xlsx lists these too
+    items += [(sid, m.segments[sid]["text"]) for sid in sorted(themed | listed) if sid in m.segments]
     gate.check(store, cfg, items, allow=allow, what="Exporten")
 
 
