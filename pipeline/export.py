@@ -47,7 +47,8 @@ def check_privacy(store, cfg, draft: Draft, m: Material, allow: bool) -> None:
     items = [(f"stycke {k}", p.text) for k, p in enumerate(draft.paragraphs, start=1)]
     items += [(f"tema {t.id}", t.label) for t in m.themes]
     themed = {sid for t in m.themes for sid in t.segment_ids}
-    items += [(sid, m.segments[sid]["text"]) for sid in sorted(themed) if sid in m.segments]
+    listed = {sid for sid, seg in m.segments.items() if seg["kind"] != "section"}   # the xlsx lists these too
+    items += [(sid, m.segments[sid]["text"]) for sid in sorted(themed | listed) if sid in m.segments]
     gate.check(store, cfg, items, allow=allow, what="Exporten")
 
 
@@ -115,13 +116,57 @@ def write_markdown(path: Path, draft: Draft, m: Material) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+class _Rows:
+    """A small sheet built in memory the way an openpyxl worksheet builds it, then written to a
+    write-only workbook: `bold_row` bolds the last row's cells out to the sheet's width so far,
+    `fill` gives every cell of the used rectangle a style, as iterating over the sheet does."""
+
+    def __init__(self):
+        self.rows: list[list[list]] = []          # [value, font, alignment] per cell
+        self.width = 0
+
+    def append(self, values) -> None:
+        self.rows.append([[v, None, None] for v in values])
+        self.width = max(self.width, len(values))
+
+    def bold_row(self, font) -> None:
+        row = self.rows[-1]
+        row += [[None, None, None] for _ in range(self.width - len(row))]
+        for cell in row:
+            cell[1] = font
+
+    def fill(self, alignment) -> None:
+        for row in self.rows:
+            row += [[None, None, None] for _ in range(self.width - len(row))]
+            for cell in row:
+                cell[2] = alignment
+
+    def write(self, ws) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        for row in self.rows:
+            cells = []
+            for value, font, alignment in row:
+                if font is None and alignment is None:
+                    cells.append(value)
+                    continue
+                cell = WriteOnlyCell(ws, value=value)
+                if font is not None:
+                    cell.font = font
+                if alignment is not None:
+                    cell.alignment = alignment
+                cells.append(cell)
+            ws.append(cells)
+
+
 def write_xlsx(path: Path, m: Material, group_keys: list[str], rules=None) -> None:
+    """Written row by row (openpyxl's write-only mode): the Segment sheet of a large study has
+    hundreds of thousands of cells; the small sheets are built first, then written."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Segment"
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Segment")
+    ws.column_dimensions["D"].width = 80
     theme_of = {sid: t for t in m.themes for sid in t.segment_ids}
     keys = sorted({k for s in m.segments.values() for k in s["attributes"]})
     ws.append(["segment_id", "tema_id", "tema", "text", "källa", "position", "svarande", *keys])
@@ -131,54 +176,54 @@ def write_xlsx(path: Path, m: Material, group_keys: list[str], rules=None) -> No
         t = theme_of.get(sid)
         ws.append([sid, t.id if t else "", t.label if t else "", seg["text"], seg["source"],
                    seg["locator"], seg["respondent"], *[seg["attributes"].get(k, "") for k in keys]])
-    ws.column_dimensions["D"].width = 80
 
     ws = wb.create_sheet("Teman")
+    ws.column_dimensions["B"].width = 40
     ws.append(["tema_id", "tema", "slag", "begrepp", "ton", "svarande", "varav deltagare", "andel", "segment",
                "nyckelord", "källa"])
     kinds = {"concept": "begrepp", "new": "nytt tema", "codebook": "kodbok"}
     for t in m.themes:
         ws.append([t.id, t.label, kinds.get(t.kind, t.kind), t.concept or "", t.tone, t.respondents,
                    t.voice_respondents, t.share, t.size, ", ".join(t.keywords[:8]), t.source])
-    ws.column_dimensions["B"].width = 40
 
-    ws = wb.create_sheet("Tema x grupp")
-    ws.append(["Antal svarande per tema och grupp (ett svar kan höra till flera teman)"])
-    ws["A1"].font = Font(bold=True)
+    bold = Font(bold=True)
+    sheet = _Rows()
+    sheet.append(["Antal svarande per tema och grupp (ett svar kan höra till flera teman)"])
+    sheet.bold_row(bold)
     for key in group_keys:
         totals = m.group_totals.get(key)
         if not totals or len(totals) < 2:
             continue
         values = list(totals)
-        ws.append([])
-        ws.append([key, *values, "totalt"])
-        for cell in ws[ws.max_row]:
-            cell.font = Font(bold=True)
-        ws.append(["alla svarande", *[totals[v] for v in values], m.respondents])
+        sheet.append([])
+        sheet.append([key, *values, "totalt"])
+        sheet.bold_row(bold)
+        sheet.append(["alla svarande", *[totals[v] for v in values], m.respondents])
         for t in m.themes:
             g = t.groups.get(key, {})
-            ws.append([t.label, *[g.get(v, 0) for v in values], t.respondents])
+            sheet.append([t.label, *[g.get(v, 0) for v in values], t.respondents])
+    sheet.fill(Alignment(wrap_text=False))
+    ws = wb.create_sheet("Tema x grupp")
     ws.column_dimensions["A"].width = 45
-    for row in ws.iter_rows():
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=False)
+    sheet.write(ws)
 
     from .groups import GroupRules
     from .matrix import framework_matrix
     groups, rows = framework_matrix(m, rules or GroupRules([]))
-    ws = wb.create_sheet("Ramverksmatris")
-    ws.append(["Tema × grupp: antal svarande/intervjuer, och det starkaste avsnittet i varje cell"])
-    ws["A1"].font = Font(bold=True)
-    ws.append(["tema", "svarande", *[x for g in groups for x in (g, f"{g}: starkaste avsnitt")]])
-    for cell in ws[ws.max_row]:
-        cell.font = Font(bold=True)
+    sheet = _Rows()
+    sheet.append(["Tema × grupp: antal svarande/intervjuer, och det starkaste avsnittet i varje cell"])
+    sheet.bold_row(bold)
+    sheet.append(["tema", "svarande", *[x for g in groups for x in (g, f"{g}: starkaste avsnitt")]])
+    sheet.bold_row(bold)
     for r in rows:
         values = []
         for g in groups:
             c = r["cells"].get(g)
             values += [c["n"] if c else 0, f"[{c['segment_id']}] {c['text']}" if c else ""]
-        ws.append([r["label"], r["respondents"], *values])
+        sheet.append([r["label"], r["respondents"], *values])
+    ws = wb.create_sheet("Ramverksmatris")
     ws.column_dimensions["A"].width = 40
+    sheet.write(ws)
     wb.save(path)
 
 

@@ -23,11 +23,9 @@ class Finding:
 def scan(store, cfg: dict, items: Iterable[tuple[str, str]]) -> list[Finding]:
     """(id, text) pairs -> what the detector still finds in them."""
     checker = Pseudonymiser(store, cfg, check_only=True)      # reads the study's salt, never makes one
-    findings = []
-    for item_id, text in items:
-        if text:
-            findings += [Finding(item_id, s.kind) for s in checker.spans(text)]
-    return findings
+    items = [(item_id, text) for item_id, text in items if text]
+    spans = checker.spans_many([text for _, text in items])   # each distinct text once, batched
+    return [Finding(item_id, s.kind) for (item_id, _), found in zip(items, spans) for s in found]
 
 
 def check(store, cfg: dict, items: Iterable[tuple[str, str]], allow: bool = False,

@@ -1,7 +1,9 @@
 """Structured personal identifiers in Swedish text: personnummer and samordningsnummer
 (checksum-validated with `personnummer`), phone numbers, e-mail, bank accounts and postal codes
-(`euredact`, rules mode: local, no network), street addresses (a regex of our own: euredact
-only finds the postal code)."""
+(`euredact`, rules mode: local, no network; with its `fast` extra, RE2 prefilters its few
+hundred patterns: the same detections, about six times faster), street addresses (a regex of
+our own: euredact only finds the postal code). `find_many` checks many texts, each distinct
+text once."""
 from __future__ import annotations
 
 import re
@@ -42,8 +44,21 @@ def _pnr_kind(candidate: str) -> str | None:
 
 def find(text: str) -> list[Span]:
     """Identifier spans in `text`, sorted, not overlapping."""
+    return find_many([text])[0]
+
+
+def find_many(texts: list[str]) -> list[list[Span]]:
+    """`find` for many texts at once: each distinct text is checked once, euredact in one batch
+    (its country rules loaded once). The same spans as `find` text by text."""
     import euredact
 
+    unique = list(dict.fromkeys(texts))
+    results = euredact.redact_batch(unique, countries=["SE"], cache=False) if unique else []
+    found = {text: _spans(text, result.detections) for text, result in zip(unique, results)}
+    return [list(found[text]) for text in texts]
+
+
+def _spans(text: str, detections) -> list[Span]:
     spans: list[Span] = []
     for m in PNR.finditer(text):
         kind = _pnr_kind(m.group(0))
@@ -51,8 +66,7 @@ def find(text: str) -> list[Span]:
             spans.append(Span(m.start(), m.end(), kind, m.group(0)))
     for m in STREET.finditer(text):
         spans.append(Span(m.start(), m.end(), "ADRESS", m.group(0)))
-    result = euredact.redact(text, countries=["SE"], cache=False)
-    for det in result.detections:
+    for det in detections:
         kind = EUREDACT_KINDS.get(det.entity_type.name, "ID")
         if kind is None:
             continue

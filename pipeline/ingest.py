@@ -109,7 +109,9 @@ def run(paths: list[str | Path], store: Store, cfg: dict, key_file: str | Path |
 
     pseudonymiser = Pseudonymiser(store, cfg, key_file=key_file) if cfg["privacy"]["enabled"] and batch else None
     if pseudonymiser:
-        pseudonymiser.learn([doc for *_, docs in batch for doc in docs])
+        everything = [doc for *_, docs in batch for doc in docs]
+        pseudonymiser.learn(everything)
+        pseudonymiser.prepare(everything)       # every distinct text checked once, in one batch
     new_docs: list[str] = []
     for i, (path, sha, reader, n_chars, docs) in enumerate(batch):
         if progress:

@@ -25,7 +25,7 @@ from . import identifiers
 from .documents import Document
 from .errors import StudyError
 from .identifiers import Span
-from .names import NameDetector
+from .names import TOKEN, NameDetector
 
 SALT_FILE = ".pseudonym-salt"
 # What a placeholder looks like: "[NAMN 3]", "[TELEFON 1]" (kind, number).
@@ -53,9 +53,14 @@ class DigestSet:
         self.salt, self.namespace = salt, namespace
         self.digests = set(digests or ())
         self.added: set[str] = set()
+        self._memo: dict[str, str] = {}          # in memory only, for this run
 
     def digest(self, value: str) -> str:
-        return hmac.new(self.salt, f"{self.namespace}:{value}".encode(), hashlib.sha256).hexdigest()
+        d = self._memo.get(value)
+        if d is None:
+            d = self._memo[value] = hmac.new(self.salt, f"{self.namespace}:{value}".encode(),
+                                             hashlib.sha256).hexdigest()
+        return d
 
     def __contains__(self, value: str) -> bool:
         return self.digest(value) in self.digests
@@ -96,6 +101,10 @@ class Pseudonymiser:
         self.new_rows: list[tuple[str, str, str]] = []
         self.key_file = Path(key_file) if key_file else None
         self.key: dict[str, list[str]] = {}
+        # Spans per distinct text: identifiers depend on the text alone; names also on what the
+        # detector knows (names found, words kept), which only grows: its size dates an entry.
+        self._identifier_spans: dict[str, list[Span]] = {}
+        self._name_spans: dict[str, tuple[tuple[int, int], list[Span]]] = {}
 
     def _digest(self, value: str) -> str:
         return hmac.new(self.salt, value.encode(), hashlib.sha256).hexdigest()
@@ -147,11 +156,13 @@ class Pseudonymiser:
         for doc in docs:
             self.detector.add_known(doc.names)
         full: list[str] = [n for doc in docs for n in doc.names]
-        for doc in docs:
-            for text in self._texts(doc):
-                full += [s.text for s in self.detector.find(text)]
+        texts = [text for doc in docs for text in self._texts(doc)]
+        for spans in self.name_spans_many(texts):
+            full += [s.text for s in spans]
         normalised = {self._normalise(n) for n in full}
+        before = self._state()
         self.detector.add_known(normalised)
+        self._carry_over(before, {t for name in normalised for t in name.split()})
         for name in sorted(normalised, key=lambda n: (-len(n.split()), n)):
             if len(name.split()) > 1:
                 self._assign("NAMN", name, name.split())
@@ -164,8 +175,46 @@ class Pseudonymiser:
             tokens[-1] = last[:-1]
         return " ".join(tokens)
 
+    def _state(self) -> tuple[int, int]:
+        return len(self.known.digests), len(self.detector._keep)
+
+    def _carry_over(self, before: tuple[int, int], added: set[str]) -> None:
+        """After names became known: a text none of whose words is one of them (or its
+        genitive) gets the same name spans as before, so it need not be looked at again
+        (the detector consults what it knows only about each word itself)."""
+        after = self._state()
+        if after == before:
+            return
+        for text, (state, found) in self._name_spans.items():
+            if state == before and not any(w in added or w[:-1] in added for w in TOKEN.findall(text)):
+                self._name_spans[text] = (after, found)
+
+    def name_spans_many(self, texts: list[str]) -> list[list[Span]]:
+        """The detector's name spans of each text; each distinct text is looked at once for
+        what the detector knows now."""
+        state = self._state()
+        cache = self._name_spans
+        for text in texts:
+            hit = cache.get(text)
+            if hit is None or hit[0] != state:
+                cache[text] = (state, self.detector.find(text))
+        return [cache[text][1] for text in texts]
+
+    def spans_many(self, texts: list[str]) -> list[list[Span]]:
+        """`spans` of many texts: each distinct text is checked once, identifiers in one batch.
+        The same spans as `spans` text by text."""
+        cache = self._identifier_spans
+        todo = [t for t in dict.fromkeys(texts) if t not in cache]
+        for text, found in zip(todo, identifiers.find_many(todo)):
+            cache[text] = found
+        names = self.name_spans_many(texts)
+        return [identifiers.merge(cache[text] + found) for text, found in zip(texts, names)]
+
     def spans(self, text: str) -> list[Span]:
-        return identifiers.merge(identifiers.find(text) + self.detector.find(text))
+        ready, named = self._identifier_spans.get(text), self._name_spans.get(text)
+        if ready is not None and named is not None and named[0] == self._state():
+            return identifiers.merge(ready + named[1])
+        return self.spans_many([text])[0]
 
     # -- replacement --------------------------------------------------------------------------
     def replace(self, text: str) -> tuple[str, list[Replacement]]:
@@ -187,6 +236,11 @@ class Pseudonymiser:
             pos = span.end
         out.append(text[pos:])
         return "".join(out), reps
+
+    def prepare(self, docs: list[Document]) -> None:
+        """Check every text of `docs` now, in one batch (each distinct text once), so that
+        `apply` finds its spans ready; what `apply` replaces is the same either way."""
+        self.spans_many([text for doc in docs for text in self._texts(doc)])
 
     def apply(self, doc: Document) -> dict[str, int]:
         """Pseudonymise one document in place; returns counts per kind."""

@@ -37,7 +37,7 @@ class Segmenter:
 
     @cached_property
     def nlp(self):
-        import spacy
+        spacy = _import_spacy()
         nlp = spacy.blank("sv")
         nlp.add_pipe("sentencizer")
         return nlp
@@ -91,6 +91,25 @@ class Segmenter:
             else:
                 out.extend(self._pack(self._merge_short(self.sentences(text[ps:pe], ps))))
         return out
+
+
+def _import_spacy():
+    """spaCy, without the torch import its thinc layer tries when torch is installed (2-3 s at
+    every start; the tokenizer and the sentencizer never use it). Only while spaCy loads, only
+    when nothing has imported torch yet and no other thread could be importing it meanwhile
+    (the web page's jobs run in threads): whatever imports torch later gets it as usual."""
+    import sys
+    import threading
+    if "spacy" in sys.modules or "torch" in sys.modules or threading.active_count() > 1:
+        import spacy
+        return spacy
+    sys.modules["torch"] = None                 # `import torch` raises ImportError: thinc goes on without
+    try:
+        import spacy
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return spacy
 
 
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:

@@ -131,6 +131,29 @@ def test_export_gate_stops_a_name_in_a_theme_label(demo_copy, capsys):
     assert cli.main(["export", "--study", str(demo_copy), "--allow-identifying"]) == 0
 
 
+def test_export_gate_checks_unthemed_segments_the_xlsx_lists(demo_copy):
+    """The Segment sheet lists every segment, themed or not: the gate checks them all (here a
+    study read with pseudonymisation off, whose one unthemed answer holds a phone number)."""
+    import sqlite3
+    with Study(demo_copy) as study:
+        cited = {s for p in study.draft().paragraphs for s in p.segment_ids}
+        themes = study.store.themes()
+        sid = next(s["id"] for s in study.store.segments() if s["kind"] == "answer" and s["id"] not in cited)
+    conn = sqlite3.connect(demo_copy / "store.sqlite")
+    with conn:
+        for t in themes:
+            if sid in t["segment_ids"]:
+                t["segment_ids"].remove(sid)
+                conn.execute("UPDATE themes SET data = ? WHERE id = ?", (json.dumps(t, ensure_ascii=False), t["id"]))
+        conn.execute("DELETE FROM assignments WHERE segment_id = ?", (sid,))
+        conn.execute("UPDATE segments SET text = ? WHERE id = ?", ("Ring mig på 070-123 45 67.", sid))
+    conn.close()
+    with Study(demo_copy) as study:
+        assert sid not in {s for t in load_material(study.store).themes for s in t.segment_ids}
+        with pytest.raises(PrivacyError, match=re.escape(sid) + r" \(TELEFON\)"):
+            study.export()
+
+
 # -- the LLM drafter against a local server that speaks the protocol --------------------------
 
 class _Endpoint:
