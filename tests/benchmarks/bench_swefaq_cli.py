@@ -135,7 +135,8 @@ def concept_tags(study_dir: Path, embedder) -> tuple[int, int, int]:
         model.concepts, lambda phrases: embed_texts(study.store, embedder, phrases)[0], mean)
     tags, _ = tagger.tag(centre(X, mean), units.texts, [model._allowed(a) for a in units.attributes])
     tagged = [i for i in range(len(tags)) if tags[i] >= 0]
-    by_cue = sum(int(tags[i]) in tagger.cue_hits(units.texts[i]) for i in tagged)
+    cues = tagger.cue_matrix(units.texts)
+    by_cue = sum(bool(cues[i, int(tags[i])]) for i in tagged)
     return len(tags), len(tagged), by_cue
 
 
@@ -282,7 +283,7 @@ def one_split(split: str, embedder, cfg) -> None:
         V = np.vstack([cached[h] for h in hashes])
         differ = int((np.abs(V - ref["X"]).max(axis=1) > 1e-4).sum())
         print(f"    vectors: {differ} of {len(rows)} questions embedded differently by the CLI path "
-              f"(ingest trims the text; largest |difference| {np.abs(V - ref['X']).max():.2e})")
+              f"(texts trimmed by ingest, other batches; largest |difference| {np.abs(V - ref['X']).max():.2e})")
 
 
 def main() -> None:
