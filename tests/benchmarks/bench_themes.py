@@ -54,7 +54,17 @@ def swefaq(split: str, embedder, cfg) -> dict:
 
     tcfg = cfg["themes"]
     t = time.perf_counter()
-    ours = AutoKClusterer(k_max=tcfg["max_themes"], tolerance=tcfg["silhouette_tolerance"]).fit(centre(X))
+    # as the themes stage does (theme_model._cluster): identical texts are clustered once
+    # (SweFAQ dev holds one question twice), then every copy gets its text's cluster
+    key = [" ".join(x.lower().split()) for x in texts]
+    first = {}
+    for i, k in enumerate(key):
+        first.setdefault(k, i)
+    unique = sorted(first.values())
+    C = centre(X)
+    ours = AutoKClusterer(k_max=tcfg["max_themes"], tolerance=tcfg["silhouette_tolerance"]).fit(C[unique])
+    label_of = {key[i]: lab for i, lab in zip(unique, ours.labels_)}
+    ours.labels_ = np.array([label_of[k] for k in key])
     t_ours = time.perf_counter() - t
 
     t = time.perf_counter()
