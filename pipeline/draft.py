@@ -52,6 +52,10 @@ def _num(n: int) -> str:
     return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
 
 
+# a sentence that lost its full stop: a word, a space, then a word that starts a new sentence
+LOST_BREAK = re.compile(r"[a-zåäöé0-9,] (?:Jag|Det|Vi|Nu|Här|Min|Mitt|Mina|Man)\b")
+
+
 def _pick(options: list[str], key: str) -> str:
     return options[int(hashlib.sha256(key.encode()).hexdigest(), 16) % len(options)]
 
@@ -93,7 +97,8 @@ class TemplateDrafter:
 
     def _quote(self, t: Theme, m: Material, key: str, form: str | None = None) -> Sentence | None:
         """At most one quote where it carries the point: the first evidence segment that reads
-        as a sentence of its own (starts with a capital letter, at least 20 characters)."""
+        as a sentence of its own (starts with a capital letter, at least 20 characters), one
+        without a lost full stop inside ("…med Arbetsförmedlingen Jag har fått…") first."""
         candidates = []
         for sid in self._evidence(t, m, 6):
             seg = m.segments[sid]
@@ -101,8 +106,8 @@ class TemplateDrafter:
                 continue
             q = quote_of(seg["text"], self.cfg["max_quote_chars"])
             if len(q) >= 20:
-                candidates.append((not q[:1].isupper(), len(candidates), sid, q))
-        for _, _, sid, q in sorted(candidates)[:1]:
+                candidates.append((not q[:1].isupper(), bool(LOST_BREAK.search(q)), len(candidates), sid, q))
+        for *_, sid, q in sorted(candidates)[:1]:
             text = _pick(["Som en deltagare uttrycker det: ”{q}”", "”{qc}”, skriver en deltagare.",
                           "En deltagare sammanfattar det så här: ”{q}”", "En av dem skriver: ”{q}”"],
                          key).format(q=q, qc=q.rstrip("."))

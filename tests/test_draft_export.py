@@ -237,3 +237,14 @@ def test_llm_protocol_errors_are_clear(demo_copy):
         endpoint.close()                                     # the server is gone now
         with pytest.raises(DraftError, match="gick inte att nå"):
             study.draft()
+
+
+def test_quotes_in_the_draft_did_not_lose_a_full_stop(demo_run):
+    """The demo's answers hold sentences run together ("…med Arbetsförmedlingen Jag har fått…");
+    the drafter quotes an answer without such a seam when the theme has one."""
+    from pipeline.draft import LOST_BREAK
+    assert LOST_BREAK.search("Teamet följde med mig på mötet med Arbetsförmedlingen Jag har fått en anställning.")
+    assert not LOST_BREAK.search("Jag har fått en anställning. Det betyder mycket.")
+    draft = json.loads((demo_run / "out" / "draft.json").read_text(encoding="utf-8"))
+    quotes = [q for p in draft["paragraphs"] for q in re.findall(r"”([^”]+)”", p["text"])]
+    assert len(quotes) >= 5 and not [q for q in quotes if LOST_BREAK.search(q)]
