@@ -122,7 +122,10 @@ class E5Torch:
         self.path = Path(path) if path else model_file()
         self.num_threads = num_threads
         self.batch_tokens = batch_tokens
-        self.precision = ("bf16" if bf16_supported() else "fp32") if precision == "auto" else precision
+        if precision == "auto":
+            from .embed import cpu_has_bf16
+            precision = "bf16" if cpu_has_bf16() else "fp32"
+        self.precision = precision
         self._load(self.path)
         self._to_torch()
 
@@ -282,13 +285,3 @@ class E5Torch:
             x = F.layer_norm(linear(mid, ly["fo"], ly["fo_b"]).reshape(B, L, H) + x, (H,), *ly["oln"], eps)
         x = x * valid[..., None]
         return (x.sum(dim=1) / torch.from_numpy(lengths)[:, None]).double().numpy()
-
-
-def bf16_supported() -> bool:
-    """Whether this CPU multiplies bf16 natively (oneDNN's own test: AVX512-BF16 or AMX); on
-    others bf16 is emulated and slower than fp32."""
-    import torch
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
