@@ -92,11 +92,22 @@ def _wait(driver, condition, timeout=LONG):
 
 def _submit(driver, button):
     """Click a form's button and wait until the browser has left the page."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
     page = driver.find_element(By.TAG_NAME, "html")
     button.click()
-    _wait(driver, EC.staleness_of(page), 60)
+
+    def left(_):
+        try:
+            page.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:     # chromium's way of saying "stale" mid-navigation
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+    _wait(driver, left, 60)
 
 
 def _idle(driver) -> bool:
