@@ -42,7 +42,7 @@ GOOD = {
     ],
     "bemotande": [
         "Personalen lyssnar på riktigt och tar sig tid.",
-        "Jag har blivit bemött som en människa och inte som ett ärende.",
+        "Jag har blivit bemött som en hel person och aldrig som ett ärende.",
         "Här blir man sedd och ingen dömer en.",
         "Min coach har trott på mig även när jag själv inte gjorde det.",
         "Alla är vänliga och man känner sig välkommen från första dagen.",
@@ -222,15 +222,15 @@ INTERVIEWS = {
             "Samverkan med Försäkringskassan har blivit bättre sedan handläggaren började komma till teamets lokaler varannan vecka. Det gör att frågor kan lösas direkt i stället för via brev.",
             "Maria vill att teamet framöver ska arbeta mer med uppföljning efter avslut, eftersom flera deltagare hör av sig efter några månader och saknar gruppen.",
         ]),
-        ("Intervju med kvinnlig deltagare nr 1 hos Samordningsteam Norrvik 2025-03-20", [
-            "Kvinnan har varit med i teamet i ungefär ett år. Innan dess var hon sjukskriven i flera år och beskriver att hon nästan inte lämnade lägenheten.",
+        ("Intervju med deltagare nr 1 (kvinna) hos Samordningsteam Norrvik 2025-03-20", [
+            "Kvinnan har gått i teamet ungefär ett år. Innan dess var hon sjukskriven i flera år och beskriver att hon nästan inte lämnade lägenheten.",
             "Hon säger att det viktigaste har varit att få komma till ett ställe där ingen ställer krav som hon inte klarar. Personalen har låtit henne ta det i sin egen takt.",
             "Gruppträffarna var jobbiga i början men nu ser hon fram emot dem. Hon har fått två nya vänner som hon träffar även på helgerna.",
             "Det hon saknar är mer hjälp med att hitta en praktikplats. Hon känner sig redo att prova men tycker att det går långsamt.",
         ]),
     ]),
     "intervju_sjoholm_deltagare.docx": ("Intervjuer i Sjöholms kommun", [
-        ("Intervju med manlig deltagare nr 2 i Sjöholm 2025-04-03", [
+        ("Intervju med deltagare nr 2 (man) i Sjöholm 2025-04-03", [
             "Mannen kom till teamet efter en lång tid av arbetslöshet och missbruk. Han har varit nykter i två år och beskriver teamet som en viktig del av att han har hållit sig på banan.",
             "Han uppskattar mest att personalen har hjälpt honom med kontakterna med myndigheterna. Tidigare fick han brev som han inte förstod och som han lät bli att öppna.",
             "Nu arbetstränar han på en återvinningscentral tre dagar i veckan och hoppas att det kan leda till ett jobb.",
@@ -241,7 +241,7 @@ INTERVIEWS = {
         ("Intervju med Johan Ek, samordnare på Försäkringskassan i Sjöholm 2025-04-10", [
             "Johan har representerat Försäkringskassan i teamens styrgrupp i två år. Han ser att teamen når en grupp som myndigheten annars har svårt att hjälpa, personer som varit långt från arbetsmarknaden länge.",
             "Han menar att nyttan syns i att fler deltagare går vidare till arbetsinriktade insatser. Samtidigt är det svårt att mäta resultaten, eftersom stegen ofta är små och tar tid.",
-            "För Försäkringskassan är det viktigt att handläggarna kan vara fysiskt på plats i teamen. Det har ibland varit svårt att få loss tid, men han tycker att det är värt det.",
+            "För Försäkringskassan är det viktigt att handläggarna kan vara fysiskt på plats i teamen. Det har ibland varit svårt att få loss tid, men han anser att det är värt besväret.",
             "Johan önskar en tydligare gemensam uppföljning mellan parterna så att alla talar om samma siffror.",
         ]),
         ("Intervju med Anders Holm, ordförande i socialnämnden i Ekbacka 2025-05-06", [

@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "info", "what the study holds")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--review-all", action="store_true",
+                   help="the whole privacy review list (every kept word that may be a name, with its sentence)")
 
     p = _command(sub, "segments", "every segment with text, source, offsets and attributes")
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
@@ -89,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", type=Path, help="--sample: file to write (default: DIR/out/kodningsurval.xlsx)")
     _allow_arg(p)
 
+    p = sub.add_parser("concepts", help="write a shipped concept list out as a starting point for your own")
+    p.add_argument("--write", type=Path, required=True, metavar="FILE", help="the YAML file to write")
+    p.add_argument("--list", choices=["begrepp", "samverkan"], default="begrepp",
+                   help="begrepp: participants' answers (default); samverkan: staff and partners on samverkan")
+
     p = _command(sub, "delete", "delete the study: store, settings, results and pseudonym material")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
@@ -98,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port on 127.0.0.1 (default: [web] port)")
     p.add_argument("--host", default="127.0.0.1", help="listen on another address (warns: others could reach it)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument("--new-token", action="store_true",
+                   help="make a new access token (links and open pages with the old one stop working)")
     return parser
 
 
@@ -128,6 +137,9 @@ def _report_themes(result, study_dir: Path) -> None:
         print(f"  {th.id:>6}  {th.respondents:>4} svarande ({th.share:.0%})  {th.label}{tags.get(th.kind, '')}")
     for line in result.stale:
         print(f"  Obs! {line}", file=sys.stderr)
+    from .overview import coverage_lines
+    for line in coverage_lines(result.coverage or {}):
+        print(line)
     print(f"Utan tema: {len(result.unassigned)} segment" + (f"; uteslutna: {len(result.excluded)}" if result.excluded else ""))
     print(f"Resultat: {study_dir / 'out' / 'themes.json'}; redigera teman i {study_dir / 'codebook.yaml'}")
 
@@ -188,9 +200,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "delete":
             return _delete(args)
+        if args.command == "concepts":
+            from .concepts import shipped_text
+            if args.write.exists():
+                print(f"FEL: {args.write} finns redan; välj ett annat filnamn", file=sys.stderr)
+                return 2
+            args.write.write_text(shipped_text(args.list), encoding="utf-8")
+            print(f"Skrivet: {args.write}. Redigera den och ange sökvägen (relativ till studiemappen) som "
+                  f"[concepts] lexicon i study.toml.")
+            return 0
         if args.command == "serve":
             from .web.server import serve
-            return serve(args.studies, args.port, args.host, open_browser=not args.no_browser)
+            return serve(args.studies, args.port, args.host, open_browser=not args.no_browser,
+                         new_token=args.new_token)
         if args.command in ("info", "segments", "segment", "embed", "themes", "draft", "export", "questions",
                             "agreement") or (args.command == "codebook" and args.action == "export"):
             study = Study(args.study, create=False)
@@ -244,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(json.dumps(info, ensure_ascii=False, indent=2))
                 else:
                     from .overview import format_summary
-                    print(format_summary(info))
+                    print(format_summary(info, review_all=args.review_all))
                 return 0
             if args.command == "segments":
                 from .overview import write_segments

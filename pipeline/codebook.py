@@ -35,6 +35,9 @@ HEADER = """\
 # written by narrativ (merged_from/split_from: a theme you shaped keeps its members); a label that still equals auto_label is narrativ's own and may be renamed by it.
 """
 SHAPING_KEYS = ("merged_from", "split_from")      # written by narrativ, read back: see CodebookTheme.shaped
+# everything narrativ writes for information, read back and written again unchanged by every
+# load + save (the page's edits, qdc imports): a save that dropped `split_from` undid a split
+INFO_KEYS = ("kind", "concept", "keywords", "size", "respondents", *SHAPING_KEYS)
 USER_KEYS = ("id", "label", "description", "examples", "pinned", "merge_into", "split", "exclude")
 
 
@@ -117,7 +120,7 @@ def load(path: Path) -> Codebook | None:
             split=split, exclude=bool(raw.get("exclude", False)),
             source=str(raw.get("source") or ("codebook" if raw.get("examples") else "inductive")),
             auto_label=_auto_label(raw),
-            info={k: raw[k] for k in SHAPING_KEYS if raw.get(k)},
+            info={k: raw[k] for k in INFO_KEYS if k in raw},
         ))
     ids = {t.id for t in themes}
     for t in themes:
@@ -185,12 +188,16 @@ def save(path: Path, codebook: Codebook) -> None:
             entry["examples"] = t.examples
         if t.pinned:
             entry["pinned"] = t.pinned
+        if t.merge_into:
+            entry["merge_into"] = t.merge_into
+        if t.split:
+            entry["split"] = t.split
         if t.exclude:
             entry["exclude"] = True
         entry["source"] = t.source
         if t.auto_label:
             entry["auto_label"] = t.auto_label
-        entry.update(t.info)
+        entry.update({k: v for k, v in t.info.items() if k not in entry})
         themes.append(entry)
     body = yaml.safe_dump({"themes": themes, "moves": codebook.moves or {},
                            "exclude_segments": codebook.exclude_segments or []},

@@ -42,7 +42,20 @@ def load(study_dir: str | Path) -> dict:
             raise StudyError(f"{path}: kan inte läsa inställningarna ({exc})") from None
         settings.check(user, cfg, path)        # an unknown key or a wrong type stops here
         cfg = _merge(cfg, user)
+    cfg["concepts"]["lexicon"] = lexicon_path(cfg["concepts"]["lexicon"], Path(study_dir))
     return cfg
+
+
+SHIPPED_LEXICONS = ("none", "samverkan")
+
+
+def lexicon_path(value: str, study_dir: Path) -> str:
+    """[concepts] lexicon as the loader takes it: "" / "none" / "samverkan" as they are, a
+    path relative to the study folder made absolute (a path that is absolute stays)."""
+    if not value or value in SHIPPED_LEXICONS:
+        return value
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else (study_dir / path).resolve())
 
 
 def write_default(study_dir: str | Path) -> Path:

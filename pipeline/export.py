@@ -13,6 +13,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+from . import counts as counting
 from . import gate
 from .grounding import Draft, Material
 
@@ -27,6 +28,29 @@ def _source_text(seg: dict) -> str:
     return f"{seg['source']}" + (f", {where}" if where else "") + f", {seg['locator']}"
 
 
+def _comment_sources(segment_ids: list[str], m: Material) -> str:
+    """A Word comment's visible text: which files (and teams) a paragraph builds on, in the
+    kansli's words; the segment ids go in a small note after it."""
+    from collections import Counter
+    by_file: dict[str, Counter] = {}
+    for sid in segment_ids:
+        seg = m.segments.get(sid)
+        if seg is not None:
+            by_file.setdefault(seg["source"], Counter())[(seg.get("attributes") or {}).get("team")] += 1
+    if not by_file:
+        return "Källor: inga svar angivna."
+    order = sorted(by_file, key=lambda f: (-sum(by_file[f].values()), f))
+    parts = []
+    for source in order[:6]:
+        teams = by_file[source]
+        named = [f"{team} {k}" for team, k in teams.most_common() if team]
+        parts.append(f"{source} ({sum(teams.values())}" + (f"; team {', '.join(named)}" if named else "") + ")")
+    more = f" och {len(order) - 6} filer till" if len(order) > 6 else ""
+    n = sum(sum(c.values()) for c in by_file.values())
+    return (f"Källor: {n} ställen i " + ", ".join(parts) + more
+            + ". Svaren med fil och plats finns i kalkylbladet narrativ.xlsx.")
+
+
 def _appendix(m: Material) -> list[tuple[object, list[tuple[str, dict]]]]:
     """Per theme with participant voice: its most typical participant quotes."""
     out = []
@@ -39,8 +63,14 @@ def _appendix(m: Material) -> list[tuple[object, list[tuple[str, dict]]]]:
 
 
 def _subtitle(draft: Draft, m: Material) -> str:
-    return (f"Utkast från narrativ {date.today().isoformat()}. Underlag: fritextsvar från {m.respondents} deltagare, "
-            f"{len(m.themes)} teman. Varje stycke anger sina källor (segment-id); citaten finns i bilagan.")
+    return (f"Utkast från narrativ {date.today().isoformat()}. Underlag: fritextsvar från {m.respondents} {m.noun}, "
+            f"{len(m.themes)} teman. {counting.BASE_SENTENCE.format(base=m.respondents, noun=m.noun)} "
+            "Citaten och var de kommer ifrån finns i bilagan.")
+
+
+def _count(t, m: Material) -> str:
+    """A theme's one count on the stated base (pipeline.counts), as headings give it."""
+    return f"{counting.Counts.n(t)} av {m.respondents} {m.noun}"
 
 
 def check_privacy(store, cfg, draft: Draft, m: Material, allow: bool) -> None:
@@ -52,7 +82,8 @@ def check_privacy(store, cfg, draft: Draft, m: Material, allow: bool) -> None:
     gate.check(store, cfg, items, allow=allow, what="Exporten")
 
 
-def write_docx(path: Path, draft: Draft, m: Material) -> None:
+def write_docx(path: Path, draft: Draft, m: Material, counts=None) -> None:
+    c = counts or counting.of_material(m)
     import docx
     from docx.shared import Cm, Pt, RGBColor
 
@@ -75,14 +106,19 @@ def write_docx(path: Path, draft: Draft, m: Material) -> None:
             pos = match.end()
         if pos < len(p.text):
             para.add_run(p.text[pos:])
-        document.add_comment(para.runs, text="Källor: " + ", ".join(p.segment_ids), author="narrativ", initials="N")
+        comment = document.add_comment(para.runs, text=_comment_sources(p.segment_ids, m), author="narrativ",
+                                       initials="N")
+        trace = comment.add_paragraph()                # the ids, for whoever traces a claim; small and grey
+        run = trace.add_run("För spårning i narrativ.xlsx (kan lämnas därhän): " + ", ".join(p.segment_ids))
+        run.font.size = Pt(7)
+        run.font.color.rgb = RGBColor(0x80, 0x80, 0x80)
 
     document.add_page_break()
     document.add_heading("Bilaga: citat per tema", level=2)
     document.add_paragraph("Citaten är ordagranna ur det pseudonymiserade materialet. Källan anger fil, "
                            "grupp och position i filen; segment-id finns i kalkylbladet narrativ.xlsx.")
     for t, quotes in _appendix(m):
-        document.add_heading(f"{_display(t)} ({t.voice_respondents} deltagare)", level=3)
+        document.add_heading(f"{c.display(t)} ({_count(t, m)})", level=3)
         table = document.add_table(rows=1, cols=3)
         table.style = "Table Grid"
         table.autofit = False
@@ -102,15 +138,27 @@ def write_docx(path: Path, draft: Draft, m: Material) -> None:
     document.save(path)
 
 
-def write_markdown(path: Path, draft: Draft, m: Material) -> None:
+SHOWN_SOURCES = 12
+
+
+def _sources(ids: list[str]) -> str:
+    """A paragraph's sources as a footnote gives them: the first ones, then how many more (a
+    count rests on every carrier; all of them are in out/draft.json)."""
+    if len(ids) <= SHOWN_SOURCES:
+        return ", ".join(ids)
+    return ", ".join(ids[:SHOWN_SOURCES]) + f" och {len(ids) - SHOWN_SOURCES} till (alla i out/draft.json)"
+
+
+def write_markdown(path: Path, draft: Draft, m: Material, counts=None) -> None:
+    c = counts or counting.of_material(m)
     lines = [f"# {draft.title}", "", f"_{_subtitle(draft, m)}_", ""]
     notes = []
     for k, p in enumerate(draft.paragraphs, start=1):
         lines += [f"{p.text}[^{k}]", ""]
-        notes.append(f"[^{k}]: Källor: {', '.join(p.segment_ids)}")
+        notes.append(f"[^{k}]: Källor: {_sources(p.segment_ids)}")
     lines += notes + ["", "## Bilaga: citat per tema", ""]
     for t, quotes in _appendix(m):
-        lines += [f"### {_display(t)} ({t.voice_respondents} deltagare)", ""]
+        lines += [f"### {c.display(t)} ({_count(t, m)})", ""]
         lines += [f"- ”{seg['text']}” — {_source_text(seg)} (`{sid}`)" for sid, seg in quotes]
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -158,12 +206,13 @@ class _Rows:
             ws.append(cells)
 
 
-def write_xlsx(path: Path, m: Material, group_keys: list[str], rules=None) -> None:
+def write_xlsx(path: Path, m: Material, group_keys: list[str], rules=None, counts=None) -> None:
     """Written row by row (openpyxl's write-only mode): the Segment sheet of a large study has
     hundreds of thousands of cells; the small sheets are built first, then written."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
+    c = counts or counting.of_material(m)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("Segment")
     ws.column_dimensions["D"].width = 80
@@ -179,29 +228,32 @@ def write_xlsx(path: Path, m: Material, group_keys: list[str], rules=None) -> No
 
     ws = wb.create_sheet("Teman")
     ws.column_dimensions["B"].width = 40
-    ws.append(["tema_id", "tema", "slag", "begrepp", "ton", "svarande", "varav deltagare", "andel", "segment",
-               "nyckelord", "källa"])
+    ws.append(["tema_id", "tema", "slag", "begrepp", "ton", m.noun, f"andel av {c.base} {m.noun}",
+               "segment", "nyckelord", "källa"])
     kinds = {"concept": "begrepp", "new": "nytt tema", "codebook": "kodbok"}
     for t in m.themes:
-        ws.append([t.id, t.label, kinds.get(t.kind, t.kind), t.concept or "", t.tone, t.respondents,
-                   t.voice_respondents, t.share, t.size, ", ".join(t.keywords[:8]), t.source])
+        ws.append([t.id, t.label, kinds.get(t.kind, t.kind), t.concept or "", t.tone, c.n(t),
+                   round(c.share(t), 4), t.size, ", ".join(t.keywords[:8]), t.source])
+    ws.append([])
+    ws.append([c.sentence()])
 
     bold = Font(bold=True)
     sheet = _Rows()
-    sheet.append(["Antal svarande per tema och grupp (ett svar kan höra till flera teman)"])
+    sheet.append(["Antal deltagare per tema och grupp (en deltagare kan höra till flera teman)"])
     sheet.bold_row(bold)
+    sheet.append([c.sentence()])
     for key in group_keys:
-        totals = m.group_totals.get(key)
+        totals = c.group_totals.get(key)
         if not totals or len(totals) < 2:
             continue
         values = list(totals)
         sheet.append([])
         sheet.append([key, *values, "totalt"])
         sheet.bold_row(bold)
-        sheet.append(["alla svarande", *[totals[v] for v in values], m.respondents])
+        sheet.append([f"alla {m.noun}", *[totals[v] for v in values], c.base])
         for t in m.themes:
-            g = t.groups.get(key, {})
-            sheet.append([t.label, *[g.get(v, 0) for v in values], t.respondents])
+            g = c.groups(t, key)
+            sheet.append([t.label, *[g.get(v, 0) for v in values], c.n(t)])
     sheet.fill(Alignment(wrap_text=False))
     ws = wb.create_sheet("Tema x grupp")
     ws.column_dimensions["A"].width = 45
@@ -211,11 +263,14 @@ def write_xlsx(path: Path, m: Material, group_keys: list[str], rules=None) -> No
     from .matrix import framework_matrix
     groups, rows = framework_matrix(m, rules or GroupRules([]))
     sheet = _Rows()
-    sheet.append(["Tema × grupp: antal svarande/intervjuer, och det starkaste avsnittet i varje cell"])
+    sheet.append(["Tema × grupp: antal svarande/intervjuade i varje grupp (även personal), och det starkaste "
+                  "avsnittet i varje cell; kolumnen deltagare är temats antal som i övriga filer"])
     sheet.bold_row(bold)
-    sheet.append(["tema", "svarande", *[x for g in groups for x in (g, f"{g}: starkaste avsnitt")]])
+    sheet.append(["tema", m.noun, *[x for g in groups for x in (g, f"{g}: starkaste avsnitt")]])
     sheet.bold_row(bold)
+    n_of = {t.id: c.n(t) for t in m.themes}
     for r in rows:
+        r = {**r, "respondents": n_of.get(r["theme_id"], r["respondents"])}
         values = []
         for g in groups:
             c = r["cells"].get(g)
@@ -227,15 +282,11 @@ def write_xlsx(path: Path, m: Material, group_keys: list[str], rules=None) -> No
     wb.save(path)
 
 
-KIND_NOTE = {"new": " (nytt tema)", "nothing": ""}
+def _short(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[:n - 1] + "…"
 
 
-def _display(t) -> str:
-    """The label as the kansli reads it in lists: a proposed (new) theme is marked."""
-    return t.label + (KIND_NOTE["new"] if t.kind == "new" else "")
-
-
-def write_chart(path: Path, m: Material, key: str = "team", top: int = 10) -> None:
+def write_chart(path: Path, m: Material, key: str = "team", top: int = 10, counts=None) -> None:
     """Two panels: what participants describe as good (praise), and the answers about what could
     be better — "Inget att förbättra" shown as a theme of its own beside wishes and critique.
     Bars: share of each group's respondents (or of all)."""
@@ -244,12 +295,13 @@ def write_chart(path: Path, m: Material, key: str = "team", top: int = 10) -> No
     import matplotlib.pyplot as plt
     import numpy as np
 
+    c = counts or counting.of_material(m)
     themes = [t for t in m.themes if t.voice_respondents > 0] or m.themes
     panels = [("Det deltagarna beskriver som bra", [t for t in themes if t.tone in ("praise", "outcome")][:top]),
               ("Vad kunde bli bättre: önskemål, kritik och inget att förbättra",
                [t for t in themes if t.tone in ("nothing", "wish", "critique")][:6])]
     panels = [(title, ts) for title, ts in panels if ts]
-    totals = m.group_totals.get(key, {})
+    totals = c.group_totals.get(key, {})
     groups = [g for g, n in totals.items() if n > 0] if len(totals) >= 2 else []
     heights = [len(ts) for _, ts in panels]
     fig, axes = plt.subplots(len(panels), 1, figsize=(9, 0.42 * sum(heights) + 1.6 * len(panels)), dpi=150,
@@ -260,16 +312,17 @@ def write_chart(path: Path, m: Material, key: str = "team", top: int = 10) -> No
         if groups:
             height = 0.8 / len(groups)
             for k, g in enumerate(groups):
-                shares = [t.groups.get(key, {}).get(g, 0) / totals[g] * 100 for t in ts]
+                shares = [c.groups(t, key).get(g, 0) / totals[g] * 100 for t in ts]
                 ax.barh(y + (k - (len(groups) - 1) / 2) * height, shares, height=height, label=f"{g} (n={totals[g]})")
             ax.legend(title=key.capitalize(), fontsize=7, title_fontsize=7, loc="lower right")
         else:
-            ax.barh(y, [t.share * 100 for t in ts], color="#4472c4")
+            ax.barh(y, [c.share(t) * 100 for t in ts], color="#4472c4")
         ax.set_title(title, fontsize=10, loc="left")
         ax.set_yticks(y)
-        ax.set_yticklabels([_display(t) if len(_display(t)) <= 55 else _display(t)[:54] + "…" for t in ts], fontsize=8)
+        ax.set_yticklabels([f"{_short(c.display(t), 55)} ({c.n(t)})" for t in ts], fontsize=8)
         ax.grid(axis="x", alpha=0.3)
-    axes[-1, 0].set_xlabel("Andel av svarande (%)" + (f" per {key}" if groups else ""))
+    axes[-1, 0].set_xlabel(f"Andel av de {c.base} deltagarna (%)" + (f" per {key}" if groups else "")
+                           + " – i parentes: antal deltagare i temat")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -278,14 +331,19 @@ def write_chart(path: Path, m: Material, key: str = "team", top: int = 10) -> No
 def run(store, cfg: dict, study_dir: Path, draft: Draft, material: Material,
         allow_identifying: bool = False) -> dict[str, Path]:
     check_privacy(store, cfg, draft, material, allow_identifying)
+    c = counting.of_material(material, store)
+    for seg in material.segments.values():              # teams named once (pipeline.counts)
+        seg["attributes"] = counting.canonical(seg["attributes"], c.names)
     out = Path(study_dir) / "out"
     out.mkdir(exist_ok=True)
     paths = {"docx": out / "narrativ.docx", "md": out / "narrativ.md", "xlsx": out / "narrativ.xlsx",
              "png": out / "teman.png"}
-    write_docx(paths["docx"], draft, material)
-    write_markdown(paths["md"], draft, material)
+    write_docx(paths["docx"], draft, material, counts=c)
+    write_markdown(paths["md"], draft, material, counts=c)
     from .groups import GroupRules
-    write_xlsx(paths["xlsx"], material, cfg["themes"]["group_by"], GroupRules.from_config(cfg))
-    write_chart(paths["png"], material)
+    write_xlsx(paths["xlsx"], material, cfg["themes"]["group_by"], GroupRules.from_config(cfg), counts=c)
+    write_chart(paths["png"], material, counts=c)
+    from .study import record_export
+    record_export(store, study_dir)
     store.log_run("export", "ok", {"files": [p.name for p in paths.values()]})
     return paths

@@ -56,6 +56,9 @@ class Sentence:
     text: str
     segment_ids: list[str]
     claims: list[str] = field(default_factory=list)      # theme ids the sentence speaks about
+    # the counts the sentence states, in the order of its "N av M": what is counted (a theme's
+    # label or a concept) and among whom ("where": attribute values); see `recount`
+    counts: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -102,9 +105,39 @@ class Material:
     segments: dict[str, dict]           # id -> {text, kind, respondent, attributes, source, locator, voice}
     respondents: int                    # participants (respondents whose words are participant voice)
     group_totals: dict[str, dict[str, int]]
+    coverage: dict = field(default_factory=dict)     # how much of the material the concepts carry
+    noun: str = "deltagare"                          # what the respondents are called (respondent_noun)
 
     def theme(self, theme_id: str) -> Theme | None:
         return next((t for t in self.themes if t.id == theme_id), None)
+
+    def carriers(self, spec: dict) -> set[str]:
+        """The segments whose own words carry what a count counts: a theme's label (its
+        `carriers`, set by the themes stage) or a concept (every segment carrying it)."""
+        if spec.get("concept"):
+            return {s for t in self.themes for c in t.concepts if c.concept == spec["concept"] for s in c.segment_ids}
+        if spec.get("themes"):
+            return {s for tid in spec["themes"] if (t := self.theme(tid)) for s in (t.carriers or t.segment_ids)}
+        t = self.theme(spec.get("theme") or "")
+        return set(t.carriers or t.segment_ids) if t else set()
+
+    def matches(self, sid: str, where: dict) -> bool:
+        attrs = self.segments[sid]["attributes"]
+        return all(attrs.get(k) == v if not str(v).startswith("!") else attrs.get(k) != v[1:] for k, v in where.items())
+
+    def base(self, where: dict) -> int:
+        """Participants (voice) among whom a count is made: all of them, or those whose answers
+        have these attribute values (e.g. those who answered the wish question)."""
+        if not where:
+            return self.respondents
+        return len({s["respondent"] for sid, s in self.segments.items() if s["voice"] and self.matches(sid, where)})
+
+    def recount(self, spec: dict, cited: list[str]) -> int:
+        """Participants among the cited segments whose own words carry what the count counts."""
+        carry = self.carriers(spec)
+        where = spec.get("where") or {}
+        return len({self.segments[s]["respondent"] for s in cited
+                    if s in carry and s in self.segments and self.segments[s]["voice"] and self.matches(s, where)})
 
 
 def load_material(store: Store, cfg: dict | None = None) -> Material:
@@ -126,8 +159,19 @@ def load_material(store: Store, cfg: dict | None = None) -> Material:
                              "voice": voice.get(g["document_id"], (False, ""))[0],
                              "score": scores[g["id"]][1] if g["id"] in scores else None}
     counts = json.loads(store.get_meta("themes_counts") or "{}")
+    cov = counts.get("coverage", {})
     return Material(themes, segments, counts.get("participants", counts.get("respondents", 0)),
-                    counts.get("group_totals", {}))
+                    counts.get("group_totals", {}), cov, respondent_noun(cfg or config.load(store.dir), cov))
+
+
+def respondent_noun(cfg: dict, coverage: dict) -> str:
+    """[draft] respondent_noun; "auto": "deltagare" where the shipped participants' list fits
+    the material, else "svarande" (staff answers, course comments, other surveys)."""
+    word = cfg["draft"].get("respondent_noun", "auto")
+    if word != "auto":
+        return word
+    fits = coverage.get("fits", True) if coverage else True
+    return "deltagare" if not cfg["concepts"]["lexicon"] and fits else "svarande"
 
 
 def prevalence(share: float, cfg: dict) -> str:
@@ -136,6 +180,13 @@ def prevalence(share: float, cfg: dict) -> str:
         if share >= bound:
             return word
     return cfg["prevalence_below"]
+
+
+def quantity(n: int, base: int, cfg: dict) -> str:
+    """The one scale of quantity words: "en" for one person, else the word for the share."""
+    if n == 1:
+        return "en"
+    return prevalence(n / base if base else 0.0, cfg)
 
 
 # -- quoting ----------------------------------------------------------------------------------
@@ -233,9 +284,69 @@ class SupportCheck:
         return shares is None or max(shares) <= self.near_share * min(2, max(1, claims))
 
 
-def verify(draft: Draft, m: Material, support: SupportCheck | None = None) -> None:
+COUNT = re.compile(r"\b(\d+) av (\d+)\b")
+NUMBER = re.compile(r"\b\d+\b")
+EMPTY_SLOT = re.compile(r"\(\s*\)|\s[,.]|\s{2,}|\b(\w+) \1\b|\batt de\s*[.,]|^\s*[a-zåäö]")
+
+
+def check_counts(s: Sentence, ids: list[str], m: Material, scale: dict | None) -> str | None:
+    """Every "N av M" of the sentence is a count it states, recounted here from the segments it
+    cites; every other number is a total of the material; every quantity word is the one the
+    scale gives. Returns what is wrong, or None. (Material without themes — the research
+    questions' passages — states no counts of respondents: not checked here.)"""
+    if not m.themes:
+        return None
+    text = without_quotes(s.text)
+    stated = COUNT.findall(text)
+    if len(stated) != len(s.counts):
+        if not s.counts and stated:
+            return "anger ett antal som inte går att räkna om"
+        return "anger andra antal än dem den räknar"
+    for (n, base), spec in zip(stated, s.counts):
+        where = spec.get("where") or {}
+        if int(base) != m.base(where):
+            return f"räknar på fel bas ({base}, inte {m.base(where)})"
+        again = m.recount(spec, ids)
+        if int(n) != again:
+            return f"säger {n} men de segment den hänvisar till bär påståendet hos {again}"
+    totals = {m.respondents, *[v for g in m.group_totals.values() for v in g.values()]}
+    plain = COUNT.sub(" ", text)
+    for t in m.themes:                        # a label may hold a number ("… grupp 2")
+        plain = re.sub(re.escape(t.label), " ", plain, flags=re.I)
+    rest = NUMBER.findall(plain)
+    if any(int(x) not in totals for x in rest):
+        return "innehåller ett tal som varken är ett omräknat antal eller en total"
+    if scale is not None and s.counts:
+        words = {w for _, w in scale["prevalence"]} | {scale["prevalence_below"]}
+        expected = {quantity(int(n), int(b), scale) for n, b in stated}
+        low = text.lower()
+        for word in words:
+            if re.search(r"\b" + re.escape(word) + r"\b", low) and word not in expected:
+                return f"använder '{word}' där skalan ger {', '.join(sorted(expected))}"
+    return None
+
+
+def check_prose(draft: Draft) -> str | None:
+    """No empty slot, no quote twice in one draft."""
+    seen: set[str] = set()
+    for k, p in enumerate(draft.paragraphs, start=1):
+        for n, s in enumerate(p.sentences or [], start=1):
+            if EMPTY_SLOT.search(" ".join(QUOTE.sub("”Q”", s.text).split(" "))):
+                return f"stycke {k}, mening {n} har en tom plats eller ett dubblerat ord"
+            for q in quotations(s.text):
+                key = " ".join(q.split())
+                if key in seen:
+                    return f"stycke {k}, mening {n} citerar samma sak en gång till"
+                seen.add(key)
+    return None
+
+
+def verify(draft: Draft, m: Material, support: SupportCheck | None = None, scale: dict | None = None) -> None:
     """Refuse the draft (DraftError naming paragraph and sentence) unless every sentence is
-    grounded; see the module text."""
+    grounded; see the module text. `scale`: [draft] settings with the quantity words."""
+    problem = check_prose(draft)
+    if problem:
+        raise DraftError(f"Utkastet stoppades: {problem}.")
     members = {t.id: set(t.segment_ids) for t in m.themes}
     for k, p in enumerate(draft.paragraphs, start=1):
         where = f"stycke {k} ({p.kind})"
@@ -261,6 +372,14 @@ def verify(draft: Draft, m: Material, support: SupportCheck | None = None) -> No
                 if not members[theme_id] & set(ids):
                     raise DraftError(f"Utkastet stoppades: {at} säger något om temat {theme_id} men hänvisar "
                                      f"inte till något segment i det temat.")
+            wrong = check_counts(s, ids, m, scale)
+            if wrong:
+                raise DraftError(f"Utkastet stoppades: {at} {wrong}.")
+            for t in m.themes:
+                if len(t.label.split()) >= 2 and re.search(r"(?<!\w)" + re.escape(t.label.lower()) + r"(?!\w)", s.text.lower()) \
+                        and not (set(ids) & m.carriers({"theme": t.id})):
+                    raise DraftError(f"Utkastet stoppades: {at} nämner temat ”{t.label}” men hänvisar inte till "
+                                     f"något segment som bär det.")
             if support is not None and s.claims and not support(s.text, ids, len(s.claims)):
                 raise DraftError(f"Utkastet stoppades: {at} säger något som de segment den hänvisar till "
                                  f"inte säger.")

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlparse
 
-from .grounding import CITATION, Draft, DraftError, Material, Paragraph, Sentence, prevalence
+from .grounding import CITATION, COUNT, Draft, DraftError, Material, Paragraph, Sentence, quantity, without_quotes
 from .grounding import _segmenter
 
 log = logging.getLogger(__name__)
@@ -63,8 +63,10 @@ class LLMDrafter:
     def prompt(self, m: Material) -> str:
         lines = [f"Antal deltagare som svarat: {m.respondents}.", "Teman (störst först):"]
         for t in [t for t in m.themes if t.voice_respondents > 0][:12]:
-            share = t.voice_respondents / m.respondents if m.respondents else 0
-            lines.append(f"\nTema: {t.label} — {prevalence(share, self.cfg)} ({t.voice_respondents} av {m.respondents})")
+            n = m.recount({"theme": t.id}, list(m.carriers({"theme": t.id})))
+            if not n:
+                continue
+            lines.append(f"\nTema: {t.label} — {quantity(n, m.respondents, self.cfg)} ({n} av {m.respondents})")
             if t.narrative:
                 lines.append(f"Deltagarna {t.narrative}.")
             if t.keywords:
@@ -104,11 +106,30 @@ class LLMDrafter:
             ids = [s.strip() for s in match.group(1).split(",")] if match else []
             text = " ".join((block[: match.start()].strip() if match else block).split())
             claims = [t.id for t in m.themes if set(t.segment_ids) & set(ids)]
-            sentences = [Sentence(text[s:e].strip(), ids, claims) for s, e in _sentences(text)] if ids else []
+            sentences = [_counted(Sentence(text[s:e].strip(), ids, claims), m) for s, e in _sentences(text)] if ids else []
             d.paragraphs.append(Paragraph("llm", text, ids, sentences=sentences))
         if not d.paragraphs:
             raise DraftError("språkmodellen gav inget utkast")
         return d
+
+
+def _counted(s: Sentence, m: Material) -> Sentence:
+    """Attach to each "N av M" of a model's sentence the theme it counts: a theme the sentence
+    cites whose carriers number N of M participants; the sentence then cites those carriers, so
+    that the grounding check recounts them. A number no cited theme gives is left unattached,
+    and the check refuses it."""
+    specs, ids = [], list(s.segment_ids)
+    for n, base in COUNT.findall(without_quotes(s.text)):
+        for tid in s.claims:
+            spec = {"theme": tid, "where": {}}
+            carriers = [c for c in m.carriers(spec) if c in m.segments]
+            if int(base) == m.respondents and m.recount(spec, carriers) == int(n):
+                specs.append({**spec, "n": int(n), "base": int(base)})
+                ids += [c for c in carriers if c not in ids]
+                break
+        else:
+            return s
+    return Sentence(s.text, ids, s.claims, specs)
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:

@@ -14,15 +14,49 @@ MAX_VALUES_SHOWN = 30
 MAX_REVIEW = 40
 
 
-def privacy_review(store: Store, cfg: dict) -> dict:
-    """What pseudonymisation replaced (placeholders, mentions, one example in context) and the
-    capitalised words it kept (unknown ones first): for a person to check, since no offline
-    method finds every name."""
+def _sentence(text: str, start: int, end: int, width: int = 90) -> str:
+    """The sentence around text[start:end], at most about 2 x `width` characters."""
+    left = max(text.rfind(c, 0, start) for c in ".!?\n") + 1
+    right = min([i for i in (text.find(c, end) for c in ".!?\n") if i >= 0] or [len(text)])
+    left, right = max(left, start - width), min(right + 1, end + width)
+    return ("…" if left > 0 else "") + text[left:right].strip() + ("…" if right < len(text) else "")
+
+
+def review_words(store: Store, cfg: dict) -> tuple[list[dict], list[dict]]:
+    """Every kept word that may be a name, most likely first, each with its count and one
+    sentence it stands in: (unknown words, known organisations and places)."""
     from .names import NameDetector
     detector = NameDetector.from_config(cfg["privacy"])
+    seen: dict[str, dict] = {}
+    for g in store.segments():
+        text = g["text"]
+        for word, score, start, end, vetoed in detector.review_candidates(text):
+            entry = seen.get(word)
+            if entry is None:
+                entry = seen[word] = {"word": word, "count": 0, "score": score, "segment_id": g["id"],
+                                      "context": _sentence(text, start, end), "known": vetoed}
+            entry["count"] += 1
+            entry["score"] = max(entry["score"], score)
+    ranked = sorted(seen.values(), key=lambda e: (-e["score"], -e["count"], e["word"]))
+    unknown = [{k: v for k, v in e.items() if k != "known"} for e in ranked if not e["known"]]
+    known = [{k: v for k, v in e.items() if k != "known"} for e in ranked if e["known"]]
+    return unknown, known
+
+
+def review_page(store: Store, cfg: dict, offset: int = 0, limit: int = 50, known: bool = False) -> dict:
+    """One page of the review list (for the web page): {"total", "offset", "items"}; the
+    items are `review_words` entries (word, count, score, segment_id, context)."""
+    unknown, kept = review_words(store, cfg)
+    rows = kept if known else unknown
+    return {"total": len(rows), "offset": offset, "items": rows[offset:offset + limit]}
+
+
+def privacy_review(store: Store, cfg: dict) -> dict:
+    """What pseudonymisation replaced (placeholders, mentions, one example in context) and the
+    words it kept that may be names, most likely first, each with a sentence it stands in:
+    for a person to check, since no offline method finds every name."""
     mentions: Counter = Counter()
     example: dict[str, tuple[str, str]] = {}
-    kept: Counter = Counter()
     for g in store.segments():
         text = g["text"]
         for m in PLACEHOLDER.finditer(text):
@@ -30,7 +64,6 @@ def privacy_review(store: Store, cfg: dict) -> dict:
             if m.group(0) not in example:
                 s, e = max(0, m.start() - 40), min(len(text), m.end() + 40)
                 example[m.group(0)] = (g["id"], ("…" if s else "") + text[s:e] + ("…" if e < len(text) else ""))
-        kept.update(detector.capitalised_kept(text))
     by_kind: dict[str, dict[str, int]] = {}
     for placeholder, n in mentions.items():
         kind = PLACEHOLDER.match(placeholder).group(1)
@@ -38,32 +71,38 @@ def privacy_review(store: Store, cfg: dict) -> dict:
         entry["items"] += 1
         entry["mentions"] += n
     order = sorted(mentions, key=lambda p: (PLACEHOLDER.match(p).group(1), int(PLACEHOLDER.match(p).group(2))))
-    unknown = [(w, n) for w, n in kept.most_common() if not detector.vetoed(w)]
-    known = [(w, n) for w, n in kept.most_common() if detector.vetoed(w)]
+    unknown, known = review_words(store, cfg)
     return {
         "replaced": by_kind,
         "placeholders": [{"placeholder": p, "mentions": mentions[p], "segment_id": example[p][0],
                           "context": example[p][1]} for p in order],
-        "kept_unknown": [{"word": w, "count": n} for w, n in unknown],
-        "kept_known": [{"word": w, "count": n} for w, n in known],
+        "kept_unknown": unknown,
+        "kept_known": known,
     }
 
 
-def format_review(review: dict) -> str:
+def format_review(review: dict, show_all: bool = False) -> str:
     lines = ["Granskning av pseudonymiseringen:"]
     if review["replaced"]:
         lines.append("  Ersatt: " + ", ".join(f"{v['items']} {k.lower()} ({v['mentions']} förekomster)"
                                               for k, v in sorted(review["replaced"].items())))
     else:
         lines.append("  Ersatt: inget")
-    for p in review["placeholders"][:MAX_REVIEW]:
+    shown = review["placeholders"] if show_all else review["placeholders"][:MAX_REVIEW]
+    for p in shown:
         lines.append(f"    {p['placeholder']} ×{p['mentions']}  [{p['segment_id']}] {p['context']}")
-    if len(review["placeholders"]) > MAX_REVIEW:
-        lines.append(f"    … (+{len(review['placeholders']) - MAX_REVIEW}; hela listan med --json)")
+    if len(review["placeholders"]) > len(shown):
+        lines.append(f"    … (+{len(review['placeholders']) - len(shown)}; alla med --review-all)")
     unknown = review["kept_unknown"]
-    lines.append("  Behållna ord med stor bokstav mitt i en mening – kontrollera att inga namn finns bland dem:")
-    lines.append("    " + (", ".join(f"{k['word']} ({k['count']})" for k in unknown[:MAX_REVIEW]) or "inga")
-                 + (f", … (+{len(unknown) - MAX_REVIEW})" if len(unknown) > MAX_REVIEW else ""))
+    lines.append(f"  Behållna ord som kan vara namn ({len(unknown)}), troligast först – kontrollera varje rad:")
+    rows = unknown if show_all else unknown[:MAX_REVIEW]
+    for k in rows:
+        lines.append(f"    {k['word']} ×{k['count']}  [{k['segment_id']}] {k['context']}")
+    if not unknown:
+        lines.append("    inga")
+    if len(unknown) > len(rows):
+        lines.append(f"    … {len(unknown) - len(rows)} till: hela listan med `narrativ info --review-all` "
+                     "(eller --json); webbsidan visar den sida för sida")
     known = review["kept_known"]
     if known:
         lines.append(f"  Kända organisationer och orter som behållits: {len(known)} ord, t.ex. "
@@ -96,8 +135,32 @@ def summary(store: Store, cfg: dict | None = None) -> dict:
             "interviewees": sum(int(attrs.get(d["id"], {}).get("n_interviewees", 1)) for d in interviews),
             "dated": sum("date" in attrs.get(d["id"], {}) for d in interviews),
         },
+        "coverage": json.loads(store.get_meta("themes_counts") or "{}").get("coverage", {}),
         **({"voice": _voice(store, cfg), "privacy": privacy_review(store, cfg)} if cfg is not None else {}),
     }
+
+
+PAGE_HINT = ("  Teman får då namn efter svarens egna ord. Den som sköter studiens inställningar kan ange en "
+             "egen begreppslista eller listan för personalens svar om samverkan.")
+CLI_HINT = ("  Obs! Begreppslistan passar dåligt för det här materialet. Använd en egen lista "
+            "([concepts] lexicon i study.toml; 'narrativ concepts --write FIL' skriver ut den "
+            "inbyggda som utgångspunkt) eller lexicon = \"samverkan\" för personalens svar om samverkan.")
+
+
+def coverage_lines(cov: dict, hint: str = CLI_HINT) -> list[str]:
+    """How much of the material the concept list covers, in words a person reads; `hint`: what
+    to do when the list does not fit (the terminal's words, or the page's: PAGE_HINT)."""
+    if not cov or not cov.get("respondents"):
+        return []
+    lines = [f"Begreppslistan: {cov['carrying']} av {cov['respondents']} svarande ({cov['share']:.0%}) "
+             f"skriver med egna ord om något av begreppen; {cov['themes_by_concept']} av {cov['themes']} teman "
+             f"har namn efter ett begrepp, övriga efter svarens egna ord."]
+    if not cov.get("fits", True):
+        lines[0] = (f"Begreppslistan passar inte materialet: bara {cov.get('likeness', 0):.0%} av svaren liknar det "
+                    f"listan är skriven för; inga teman har namn efter listan, alla efter svarens egna ord.")
+        lines.append(hint)
+    return lines
+
 
 
 def _voice(store: Store, cfg: dict) -> dict:
@@ -112,7 +175,7 @@ def _voice(store: Store, cfg: dict) -> dict:
 KIND_SV = {"answer": "enkätsvar", "quote": "citat", "interview": "intervjuer", "section": "textavsnitt"}
 
 
-def format_summary(info: dict) -> str:
+def format_summary(info: dict, review_all: bool = False) -> str:
     lines = [f"Studie: {info['study']}"]
     lines.append(f"Källfiler: {len(info['sources'])}")
     for s in info["sources"]:
@@ -132,6 +195,7 @@ def format_summary(info: dict) -> str:
             more = len(counts) - len(shown)
             text = ", ".join(f"{v}: {n}" for v, n in shown) + (f", … (+{more})" if more > 0 else "")
             lines.append(f"  {key}: {text}")
+    lines += coverage_lines(info.get("coverage") or {})
     if "voice" in info:
         lines.append(f"Deltagarröst (räknas och citeras i berättelsen): {info['voice']['participants']} deltagare")
         for row in info["voice"]["by_source"]:
@@ -139,7 +203,7 @@ def format_summary(info: dict) -> str:
             lines.append(f"  {mark} {row['source']}: {row['documents']} {KIND_SV.get(row['kind'], row['kind'])} – {row['why']}")
         lines.append("  Ändra med [voice] participant_sources / other_sources i study.toml.")
     if "privacy" in info:
-        lines.append(format_review(info["privacy"]))
+        lines.append(format_review(info["privacy"], review_all))
     return "\n".join(lines)
 
 

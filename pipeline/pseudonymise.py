@@ -32,6 +32,8 @@ SALT_FILE = ".pseudonym-salt"
 PLACEHOLDER = re.compile(r"\[([A-ZÅÄÖ-]+) (\d+)\]")
 # Attribute values that name organisations or places, never persons: kept in the text too.
 KEEP_ATTRIBUTES = ("team", "site", "organisation")
+# Quotation marks around a nickname inside a name span.
+NICK_QUOTES = "\"”“„«»‘’'"
 
 
 def study_salt(study_dir: Path, create: bool = True) -> bytes | None:
@@ -110,26 +112,88 @@ class Pseudonymiser:
         return hmac.new(self.salt, value.encode(), hashlib.sha256).hexdigest()
 
     # -- registry -----------------------------------------------------------------------------
-    def _assign(self, kind: str, value: str, aliases: list[str] = ()) -> str:
+    def _assign(self, kind: str, value: str) -> str:
+        """The placeholder of `value` (an identifier, a full name or a lone name of its own)."""
         d = self._digest(f"{kind}:{value}")
         placeholder = self.placeholders.get(d)
-        if placeholder is None:
-            for alias in aliases:
-                placeholder = self.placeholders.get(self._digest(f"alias:{alias}"))
-                if placeholder:
-                    break
         if placeholder is None:
             self.counters[kind] = self.counters.get(kind, 0) + 1
             placeholder = f"[{kind} {self.counters[kind]}]"
         self._register(d, placeholder, kind)
-        if kind == "NAMN" and len(value.split()) > 1:
-            for alias in aliases:
-                self._register(self._digest(f"alias:{alias}"), placeholder, "alias")
+        self._remember(placeholder, value)
+        return placeholder
+
+    def _remember(self, placeholder: str, value: str) -> None:
         if self.key_file is not None:
             originals = self.key.setdefault(placeholder, [])
             if value not in originals:
                 originals.append(value)
+
+    def _aliases(self, token: str, kind: str = "alias") -> list[str]:
+        """Placeholders of the people whose full name holds `token` (legacy row first); kind
+        "declared": only people named by a heading or the deny list."""
+        out = []
+        legacy = self.placeholders.get(self._digest(f"{kind}:{token}"))
+        if legacy:
+            out.append(legacy)
+        n = 1
+        while (p := self.placeholders.get(self._digest(f"{kind}:{token}:{n}"))) is not None:
+            if p not in out:
+                out.append(p)
+            n += 1
+        return out
+
+    def _add_alias(self, token: str, placeholder: str, kind: str = "alias") -> None:
+        if placeholder in self._aliases(token, kind):
+            return
+        n = 1
+        while self._digest(f"{kind}:{token}:{n}") in self.placeholders:
+            n += 1
+        self._register(self._digest(f"{kind}:{token}:{n}"), placeholder, "alias")
+
+    def declare(self, name: str) -> None:
+        """A person named by an interview heading or the deny list: known in the whole study,
+        so a lone first name of theirs in another file is theirs when no one else has it."""
+        if len(name.split()) > 1:
+            placeholder = self.assign_full(name)
+            for token in name.split():
+                self._add_alias(token, placeholder, "declared")
+
+    def assign_full(self, name: str) -> str:
+        """A full name gets a placeholder of its own, shared only with the same person written
+        longer or shorter ("Anna Söderberg" = "Anna Folmer Söderberg": same first and last name),
+        never with another person who has the same first name or surname."""
+        tokens = name.split()
+        d = self._digest(f"NAMN:{name}")
+        placeholder = self.placeholders.get(d) or self.placeholders.get(self._digest(f"pair:{tokens[0]} {tokens[-1]}"))
+        if placeholder is None:
+            placeholder = self._assign("NAMN", name)
+        else:
+            self._register(d, placeholder, "NAMN")
+            self._remember(placeholder, name)
+        for later in tokens[1:]:
+            self._register(self._digest(f"pair:{tokens[0]} {later}"), placeholder, "pair")
+        for token in tokens:
+            self._add_alias(token, placeholder)
         return placeholder
+
+    def assign_name(self, name: str, context: list[tuple[int, str]] = (), pos: int = 0) -> str:
+        """A full name: its own placeholder. A lone first name or surname: the placeholder of
+        the person of the same document whose name holds it (the nearest one before it; a
+        heading's interviewee counts as before everything), else of the only person with it
+        named by a heading or the deny list, else one of its own (the same for every lone
+        mention): never another person's."""
+        if len(name.split()) > 1:
+            return self.assign_full(name)
+        matches = [(p, full) for p, full in context if name in full.split()]
+        if matches:
+            before = [m for m in matches if m[0] <= pos]
+            return self.assign_full((before[-1] if before else matches[0])[1])
+        people = self._aliases(name, "declared")
+        if len(people) == 1 and len(self._aliases(name)) == 1:
+            self._remember(people[0], name)
+            return people[0]
+        return self._assign("NAMN", name)
 
     def _register(self, digest: str, placeholder: str, kind: str) -> None:
         if digest not in self.placeholders:
@@ -163,12 +227,17 @@ class Pseudonymiser:
         before = self._state()
         self.detector.add_known(normalised)
         self._carry_over(before, {t for name in normalised for t in name.split()})
+        for name in sorted({self._normalise(n) for doc in docs for n in doc.names} | set(self.detector.deny)):
+            self.declare(name)
         for name in sorted(normalised, key=lambda n: (-len(n.split()), n)):
             if len(name.split()) > 1:
-                self._assign("NAMN", name, name.split())
+                self.assign_full(name)
 
     def _normalise(self, name: str) -> str:
-        tokens = name.split()
+        """The name as its parts: a nickname's quotation marks dropped ("Margit ”Mojje” Tallkvist"
+        -> "Margit Mojje Tallkvist"), a genitive -s of the last part dropped when the rest is a name."""
+        tokens = [t.strip(NICK_QUOTES) for t in name.split()]
+        tokens = [t for t in tokens if t]
         last = tokens[-1]
         if last.endswith("s") and len(last) > 2 and (last[:-1] in self.known or last[:-1] in self.detector.first
                                                      or last[:-1] in self.detector.last):
@@ -217,16 +286,33 @@ class Pseudonymiser:
         return self.spans_many([text])[0]
 
     # -- replacement --------------------------------------------------------------------------
-    def replace(self, text: str) -> tuple[str, list[Replacement]]:
+    def people(self, texts: list[str], offset: int = 0) -> list[tuple[int, str]]:
+        """The full names in `texts` (one document) with their positions in the last text;
+        earlier texts (a heading) count as before everything."""
+        out = []
+        for k, text in enumerate(texts):
+            last = k == len(texts) - 1
+            for span in self.spans(text):
+                name = self._normalise(span.text) if span.kind == "NAMN" else ""
+                if len(name.split()) > 1:
+                    out.append((span.start if last else -1, name))
+        return out
+
+    def replace(self, text: str, context: list[tuple[int, str]] | None = None) -> tuple[str, list[Replacement]]:
+        """`context`: the document's people (`people`), to tell whose a lone first name is."""
         out, reps, pos = [], [], 0
         new_len = 0
-        for span in self.spans(text):
+        spans = self.spans(text)
+        if context is None:
+            context = [(s.start, self._normalise(s.text)) for s in spans
+                       if s.kind == "NAMN" and len(s.text.split()) > 1]
+        for span in spans:
             out.append(text[pos:span.start])
             new_len += span.start - pos
             if span.kind == "NAMN":
                 name = self._normalise(span.text)
-                suffix = "s" if name != span.text and span.text.endswith("s") else ""
-                placeholder = self._assign("NAMN", name, name.split()) + suffix
+                suffix = "s" if span.text.endswith("s") and not name.endswith("s") else ""
+                placeholder = self.assign_name(name, context, span.start) + suffix
             else:
                 value = "".join(ch for ch in span.text.lower() if ch.isalnum() or ch in "@.")
                 placeholder = self._assign(span.kind, value)
@@ -245,14 +331,17 @@ class Pseudonymiser:
     def apply(self, doc: Document) -> dict[str, int]:
         """Pseudonymise one document in place; returns counts per kind."""
         counts: dict[str, int] = {}
-        text, reps = self.replace(doc.text)
+        context = self.people([doc.title or "", doc.text]) + [(-1, self._normalise(n)) for n in doc.names if len(n.split()) > 1]
+        text, reps = self.replace(doc.text, context)
         for r in reps:
             counts[r.kind] = counts.get(r.kind, 0) + 1
         doc.text = text
         doc.offset_map = [[r.new_start, r.new_end, r.old_start, r.old_end] for r in reps]
+        title_context = [(-1, name) for _, name in context]
         if doc.title:
-            doc.title = self.replace(doc.title)[0]
-        doc.attributes = {k: self.replace(v)[0] if isinstance(v, str) else v for k, v in doc.attributes.items()}
+            doc.title = self.replace(doc.title, title_context)[0]
+        doc.attributes = {k: self.replace(v, title_context)[0] if isinstance(v, str) else v
+                          for k, v in doc.attributes.items()}
         doc.names = []
         return counts
 

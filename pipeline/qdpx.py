@@ -62,6 +62,9 @@ class Material:
     themes: list[dict]
     assignments: dict          # segment id -> (theme id, score, how)
     draft: object | None
+    counts: dict = field(default_factory=dict)     # theme id -> its one count (pipeline.counts)
+    base: int = 0                                   # the participants the counts are of
+    noun: str = "deltagare"                         # what they are called (grounding.respondent_noun)
 
 
 def load(store, study_dir: Path) -> Material:
@@ -71,7 +74,18 @@ def load(store, study_dir: Path) -> Material:
         raise StudyError(f"{study_dir}: inga teman ännu; kör 'narrativ themes' först")
     path = Path(study_dir) / "out" / "draft.json"
     draft = Draft.from_json(path.read_text(encoding="utf-8")) if path.exists() else None
-    return Material(store.documents(), store.segments(), store.attributes(), themes, store.assignments(), draft)
+    import json
+
+    from . import counts as counting
+    attributes = store.attributes()
+    names = counting.names_in(attributes.values())                 # teams named once
+    attributes = {d: counting.canonical(a, names) for d, a in attributes.items()}
+    saved = json.loads(store.get_meta("themes_counts") or "{}")
+    from . import config
+    from .grounding import respondent_noun
+    return Material(store.documents(), store.segments(), attributes, themes, store.assignments(), draft,
+                    counts={t["id"]: t.get("voice_respondents", 0) for t in themes}, base=saved.get("participants", 0),
+                    noun=respondent_noun(config.load(study_dir), saved.get("coverage", {})))
 
 
 def privacy_items(m: Material):
@@ -187,12 +201,18 @@ def build(m: Material, name: str) -> tuple[bytes, dict[str, str]]:
         for k, v in sorted(m.attributes.get(d["id"], {}).items()):
             variable_value(src, k, v)
 
+    notes = el(root, "Notes")
     if m.draft is not None:
-        notes = el(root, "Notes")
         note = el(notes, "Note", {"guid": guid("note", "draft"), "name": m.draft.title, "creatingUser": NARRATIV_USER})
         el(note, "Description", text=f"Utkast till narrativ berättelse ({m.draft.drafter}); stycken med källor "
                                      "(segment-id = urvalens namn).")
         el(note, "PlainTextContent", text=_draft_text(m.draft))
+    from .counts import BASE_SENTENCE
+    note = el(notes, "Note", {"guid": guid("note", "counts"), "name": "Antal per tema", "creatingUser": NARRATIV_USER})
+    el(note, "Description", text=BASE_SENTENCE.format(base=m.base, noun=m.noun))
+    el(note, "PlainTextContent", text="\n".join(
+        [BASE_SENTENCE.format(base=m.base, noun=m.noun), ""] + [f"{t['label']}: {m.counts.get(t['id'], 0)} av {m.base} {m.noun}"
+                                                   for t in m.themes]) + "\n")
 
     sets = el(root, "Sets")
     for kind in GROUPS:
@@ -205,6 +225,7 @@ def build(m: Material, name: str) -> tuple[bytes, dict[str, str]]:
                                  "kodade segment som textmarkeringar.")
     if m.draft is not None:
         el(root, "NoteRef", {"targetGUID": guid("note", "draft")})
+    el(root, "NoteRef", {"targetGUID": guid("note", "counts")})
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True), files
 
 

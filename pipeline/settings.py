@@ -45,6 +45,9 @@ RETIRED = {
     "draft.support_max_rank",      # the paraphrase check now uses support_near_share
     "draft.support_max_share",     # (its name for a day)
     "draft.wish_markers",          # never read: wishes are told by the question they answer
+    "concepts.segment_min_margin",  # concepts need evidence now: cue words, or segment_floor
+    "concepts.mention_min_z",
+    "concepts.theme_min_mention_share",
 }
 
 TYPE_SV = {str: "en text (inom citattecken)", bool: "true eller false", int: "ett heltal",

@@ -35,7 +35,9 @@ class Theme:
     segment_ids: list[str] = field(default_factory=list)
     voice_respondents: int = 0       # respondents who are participants (participant voice)
     concepts: list[ConceptMention] = field(default_factory=list)   # what members speak about, most first
-    central: str = ""                # the most central short clause (label of a new theme)
+    central: str = ""                # the most typical member's text
+    carriers: list[str] = field(default_factory=list)   # members whose own words carry the label
+    term: str = ""                   # a new theme: the key term its label is built from
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -10,17 +10,20 @@ Steps of `ThemeModel.fit`:
 4. what is left is clustered inductively (our automatic-k clusterer on the centred vectors —
    the clustering part BERTopic would call; see `_cluster`), the answers to each survey
    question apart;
-5. every segment is tagged with the concept of the lexicon it is about, if one stands out
-   (pipeline.concepts); an inductive theme is named by the concept most of its respondents
-   speak about, two themes named by one concept become one, and segments about a concept join
-   the theme named by it (a concept enough respondents speak about gets a theme of its own);
-   a theme no concept fits is a *new* theme, named by its most central short clause;
+5. the concepts each segment's own words carry (pipeline.concepts: a cue word in the right
+   sense) — only when the concept list fits the material (`_likeness`); an inductive theme is
+   named by the concept a clear majority of its respondents carry, two themes named by one
+   concept become one, and segments carrying a concept join the theme named by it (a concept
+   enough respondents carry gets a theme of its own);
 6. themes with fewer than `min_theme_size` respondents are folded into the nearest theme when
-   close enough, otherwise their segments are left unassigned;
-7. keywords (c-TF-IDF over lemmas), representative quotes, prevalence per respondent, counts
-   per group, and the concepts each theme's members mention.
+   close enough, otherwise their segments are left unassigned; a theme keeps its concept name
+   only if the majority still holds;
+7. keywords (c-TF-IDF over lemmas), labels (a concept's, a person's, or for a *new* theme the
+   key term its members share: pipeline.labels) with the members that carry them,
+   representative quotes (carriers first), counts per group, the concepts members carry.
 
-Deterministic: the same input and settings give the same themes.
+Segments left without a theme stay so on a re-run until --rediscover. Deterministic: the same
+input and settings give the same themes.
 """
 from __future__ import annotations
 
@@ -33,7 +36,8 @@ import numpy as np
 from . import codebook as cb
 from . import represent
 from .cluster import AutoKClusterer
-from .concepts import Concept, ConceptTagger, clause_label
+from .concepts import Concept, ConceptSettings, ConceptTagger
+from .labels import MIXED, label_problems, term_label
 from .errors import StudyError
 from .theme import ConceptMention, Theme
 from .vectors import centre, unit
@@ -68,6 +72,7 @@ class ThemeFit:
     respondents: int
     voice_respondents: int
     stale: list[str] = field(default_factory=list)
+    coverage: dict = field(default_factory=dict)    # how much of the material the concepts carry
 
 
 def group_counts(indices, units: Units, keys: list[str]) -> dict[str, dict[str, int]]:
@@ -94,67 +99,146 @@ def resolve_merges(book: cb.Codebook) -> dict[str, str]:
     return final
 
 
+@dataclass(frozen=True)
+class ThemeSettings:
+    """[themes] read once (see defaults.toml)."""
+    assign_threshold: float
+    min_theme_size: int
+    max_themes: int
+    separate_questions: bool
+    silhouette_tolerance: float
+    max_cluster_sample: int
+    representatives: int
+    group_by: tuple
+    stop_words: tuple
+
+    @classmethod
+    def of(cls, tcfg: dict) -> "ThemeSettings":
+        return cls(**{k: (tuple(tcfg[k]) if isinstance(tcfg[k], list) else tcfg[k]) for k in cls.__dataclass_fields__})
+
+
+class _State:
+    """What one fit is building: each segment's theme and why, and the themes it creates."""
+
+    def __init__(self, n: int, book: cb.Codebook):
+        self.assigned: list[str | None] = [None] * n
+        self.how: list[str] = [""] * n
+        self.new_defs: dict[str, cb.CodebookTheme] = {}
+        self.next_no = 1 + max([int(m.group(1)) for t in book.themes if (m := re.fullmatch(r"T(\d+)", t.id))] or [0])
+
+    def put(self, i: int, tid: str | None, why: str) -> None:
+        self.assigned[i], self.how[i] = tid, why
+
+    def members_of(self, tid: str) -> list[int]:
+        return [i for i, a in enumerate(self.assigned) if a == tid]
+
+    def new_theme(self, members, why: str) -> str:
+        tid = f"T{self.next_no:02d}"
+        self.next_no += 1
+        self.new_defs[tid] = cb.CodebookTheme(id=tid, label="", source="inductive")
+        for i in members:
+            self.put(i, tid, why)
+        return tid
+
+
 class ThemeModel:
     """Settings from [themes], [concepts] and [draft] (the wish question and the "nothing to
-    change" markers); `fit(...)` returns a ThemeFit."""
+    change" markers), bound once; `fit(...)` returns a ThemeFit."""
 
     def __init__(self, tcfg: dict, ccfg: dict, concepts: list[Concept], wish_question: str, nothing_markers: str):
-        self.tcfg = tcfg
-        self.ccfg = ccfg
+        self.tcfg, self.ccfg = tcfg, ccfg          # as given (a subclass may pass them on)
+        self.settings = ThemeSettings.of(tcfg)
+        self.csettings = ConceptSettings.of(ccfg)
         self.concepts = concepts
         self.wish_question = re.compile(wish_question)
+        self.mixed_question = re.compile(self.csettings.mixed_question)
         self.nothing = re.compile(nothing_markers)
 
-    # -- helpers ------------------------------------------------------------------------------
     def _allowed(self, attrs: dict) -> set[str] | None:
         """Which kinds of concept an answer can be about, by the question it answers."""
         q = attrs.get("question")
         if not q:
             return None
-        if self.wish_question.search(q):
+        if self.wish_question.search(q) and not self.mixed_question.search(q):
             return {"wish", "critique", "nothing"}
+        if self.wish_question.search(q):
+            return None                                # asks both what was good and what could be better
         return {"praise", "outcome", "critique"}
+
+    def _asked_wish(self, attrs: dict) -> bool:
+        q = attrs.get("question", "") or ""
+        return bool(self.wish_question.search(q)) and not self.mixed_question.search(q)
 
     def fit(self, units: Units, X: np.ndarray, book: cb.Codebook, previous: dict[str, str],
             embed, rediscover: bool = False, keywords=represent.keywords) -> ThemeFit:
         """`embed`: phrases -> vectors (codebook examples, concepts); `keywords`: the function
         that counts keywords (represent.keywords; the caller may pass a cached one)."""
-        tcfg = self.tcfg
-        n = len(units.ids)
         mean = X.mean(axis=0)
         C = centre(X, mean)
-        index = {sid: i for i, sid in enumerate(units.ids)}
-        threshold = tcfg["assign_threshold"]
-        min_size = tcfg["min_theme_size"]
-        if rediscover:      # start over: keep only the user's own codebook themes (with examples)
-            book.themes = [t for t in book.themes if t.examples or t.source == "codebook"]
-            book.themes = [t for t in book.themes if not t.merge_into or t.merge_into in {x.id for x in book.themes}]
+        if rediscover:
+            _forget_inductive(book)
         final = resolve_merges(book)
         defs = {t.id: t for t in book.themes if not t.merge_into}       # themes that live on
-        assigned: list[str | None] = [None] * n
-        how: list[str] = [""] * n
+        st = _State(len(units.ids), book)
+        self._place(st, units, book, final, defs, previous, rediscover)
+        self._attract(st, C, defs, embed, mean)
+        self._split(st, C, defs)
+        inductive_k, skipped = self._cluster_rest(st, units, C)
+        all_defs = {**defs, **st.new_defs}
+        tags, carried = self._tag(units, C, embed, mean)
+        likeness = self._likeness(X, embed)
+        fits = likeness >= self.csettings.min_likeness
+        found = coverage(units, carried, [])
+        if not fits:                   # the concept list does not fit this material: nothing carries it
+            tags, carried = np.full(len(units.ids), -1), [set() for _ in units.ids]
+        shaped = {t for k, t in final.items() if k != t} | {t for t, d in all_defs.items() if d.shaped}
+        named = self._name(st, all_defs, units, carried, shaped) if fits else {}
+        for t in self._one_theme_per_concept(st, named, shaped):
+            for d in (all_defs, defs, st.new_defs):
+                d.pop(t, None)
+        self._gather(st, named, all_defs, units, tags, shaped)
+        self._fold_small(st, units, C, defs, skipped)
+        self._confirm_names(st, named, units, carried)
+        all_defs = {**defs, **st.new_defs}
+        themes = self._represent(st, units, X, C, all_defs, named, carried, keywords)
+        excluded_ids = {t for t, d in all_defs.items() if d.exclude}
+        n = len(units.ids)
+        return ThemeFit(
+            themes=themes, assigned=st.assigned, how=st.how,
+            scores=[None if np.isnan(x) else float(x) for x in self._scores],
+            defs=list(defs.items()) + list(st.new_defs.items()), final=final, inductive_k=inductive_k,
+            unassigned=[units.ids[i] for i in range(n) if st.assigned[i] is None],
+            excluded=[units.ids[i] for i in range(n) if st.assigned[i] in excluded_ids],
+            group_totals=group_counts(range(n), units, list(self.settings.group_by)),
+            respondents=len(set(units.respondents)),
+            voice_respondents=len({units.respondents[i] for i in range(n) if units.voice[i]}),
+            coverage={**coverage(units, carried, themes), "carrying": found["carrying"], "share": found["share"],
+                      "fits": fits, "likeness": round(likeness, 4), "min_likeness": self.csettings.min_likeness})
 
-        def put(i, tid, why):
-            assigned[i], how[i] = tid, why
-
-        def members_of(tid):
-            return [i for i in range(n) if assigned[i] == tid]
-
-        # 1. the user's placements, then what each segment had last time
+    # -- steps --------------------------------------------------------------------------------
+    def _place(self, st: _State, units, book, final, defs, previous, rediscover) -> None:
+        """1. The user's placements (pins, moves), then what each segment had last time."""
+        index = {sid: i for i, sid in enumerate(units.ids)}
         for t in book.themes:
             for sid in t.pinned:
                 if sid in index:
-                    put(index[sid], final[t.id], "pinned")
+                    st.put(index[sid], final[t.id], "pinned")
         for sid, tid in book.moves.items():
             if sid in index and final.get(tid) in defs:
-                put(index[sid], final[tid], "moved")
+                st.put(index[sid], final[tid], "moved")
         if not rediscover and book.themes:
-            for sid, tid in sorted(previous.items()):
+            for sid, tid in sorted(previous.items(), key=lambda kv: kv[0]):
                 i = index.get(sid)
-                if i is not None and assigned[i] is None and final.get(tid) in defs:
-                    put(i, final[tid], "kept")
+                if i is None or st.assigned[i] is not None:
+                    continue
+                if tid is None:
+                    st.put(i, None, "left")              # without a theme last time: stays so
+                elif final.get(tid) in defs:
+                    st.put(i, final[tid], "kept")
 
-        # 2. codebook prototypes: examples + description, and current members
+    def _attract(self, st: _State, C, defs, embed, mean) -> None:
+        """2. Codebook themes attract unplaced segments by similarity to their prototype
+        (examples + description, and current members)."""
         protos = {}
         for tid in sorted(defs):
             t = defs[tid]
@@ -162,138 +246,53 @@ class ThemeModel:
             phrases = t.examples + ([t.description] if t.description and t.examples else [])
             if phrases:
                 parts.append(unit(centre(embed(phrases), mean).mean(axis=0)))
-            idx = members_of(tid)
+            idx = st.members_of(tid)
             if idx:
                 parts.append(unit(C[idx].mean(axis=0)))
             if parts:
                 protos[tid] = unit(np.mean(parts, axis=0))
-        if protos:
-            ids = sorted(protos)
-            S = C @ np.vstack([protos[t] for t in ids]).T
-            for i in range(n):
-                if assigned[i] is None:
-                    j = int(np.argmax(S[i]))
-                    if S[i, j] >= threshold:
-                        put(i, ids[j], "codebook" if defs[ids[j]].examples else "similar")
+        if not protos:
+            return
+        ids = sorted(protos)
+        S = C @ np.vstack([protos[t] for t in ids]).T
+        for i in range(len(st.assigned)):
+            if st.assigned[i] is None and st.how[i] != "left":
+                j = int(np.argmax(S[i]))
+                if S[i, j] >= self.settings.assign_threshold:
+                    st.put(i, ids[j], "codebook" if defs[ids[j]].examples else "similar")
 
-        # 3. splits
-        next_no = 1 + max([int(m.group(1)) for t in book.themes if (m := re.fullmatch(r"T(\d+)", t.id))] or [0])
-        new_defs: dict[str, cb.CodebookTheme] = {}
-
-        def new_theme(members, why):
-            nonlocal next_no
-            tid = f"T{next_no:02d}"
-            next_no += 1
-            new_defs[tid] = cb.CodebookTheme(id=tid, label="", source="inductive")
-            for i in members:
-                put(i, tid, why)
-            return tid
-
+    def _split(self, st: _State, C, defs) -> None:
+        """3. A theme marked `split: N` is re-clustered into N themes."""
         for tid, t in sorted(defs.items()):
-            if t.split:
-                idx = members_of(tid)
-                if len(idx) >= 2 * t.split:
-                    from sklearn.cluster import AgglomerativeClustering
-                    labels = AgglomerativeClustering(n_clusters=t.split, linkage="ward").fit_predict(C[idx])
-                    for c in sorted(set(labels), key=lambda c: -list(labels).count(c)):
-                        part = new_theme([m for m, lab in zip(idx, labels) if lab == c], "split")
-                        new_defs[part].info["split_from"] = tid
-                    del defs[tid]
+            if not t.split:
+                continue
+            idx = st.members_of(tid)
+            if len(idx) < 2 * t.split:
+                continue
+            from sklearn.cluster import AgglomerativeClustering
+            labels = list(AgglomerativeClustering(n_clusters=t.split, linkage="ward").fit_predict(C[idx]))
+            for c in sorted(set(labels), key=lambda c: -labels.count(c)):
+                part = st.new_theme([m for m, lab in zip(idx, labels) if lab == c], "split")
+                st.new_defs[part].info["split_from"] = tid
+            del defs[tid]
 
-        # 4. inductive themes from what is left, each survey question apart
-        left = [i for i in range(n) if assigned[i] is None]
+    def _cluster_rest(self, st: _State, units, C) -> tuple[int | None, list[int]]:
+        """4. Inductive themes from what is left, each survey question apart. Returns the
+        number of clusters and the segments of parts too small to cluster."""
+        left = [i for i, a in enumerate(st.assigned) if a is None and st.how[i] != "left"]
         parts: dict[str, list[int]] = defaultdict(list)
         for i in left:
-            parts[units.attributes[i].get("question", "") if tcfg["separate_questions"] else ""].append(i)
-        inductive_k = None
-        skipped: list[int] = []
-        for part_key in sorted(parts):
-            part = parts[part_key]
-            if len(set(units.respondents[i] for i in part)) < 2 * min_size:
+            parts[units.attributes[i].get("question", "") if self.settings.separate_questions else ""].append(i)
+        inductive_k, skipped = None, []
+        for key in sorted(parts):
+            part = parts[key]
+            if len({units.respondents[i] for i in part}) < 2 * self.settings.min_theme_size:
                 skipped += part
                 continue
-            k_max = max(3, round(tcfg["max_themes"] * len(part) / len(left)))
-            k = self._cluster(part, units, C, k_max, new_theme)
-            inductive_k = (inductive_k or 0) + k
+            k_max = max(3, round(self.settings.max_themes * len(part) / len(left)))
+            inductive_k = (inductive_k or 0) + self._cluster(part, units, C, k_max, st.new_theme)
+        return inductive_k, skipped
 
-        # 5. concepts: tag segments, name themes (one theme per concept), gather each concept's
-        #    segments in the theme named by it
-        all_defs = {**defs, **new_defs}
-        tags, mentions = self._tag(units, C, embed, mean)
-        # themes a person shaped — the target of a merge, the parts of a split — keep their
-        # members and are never merged away by a shared concept
-        shaped = {t for k, t in final.items() if k != t} | {t for t, d in all_defs.items() if d.shaped}
-        named, gone = self._name(all_defs, assigned, units, tags, mentions, put, shaped)
-        for t in gone:
-            all_defs.pop(t, None)
-            defs.pop(t, None)
-            new_defs.pop(t, None)
-        self._gather(named, all_defs, assigned, how, units, tags, put, new_theme, shaped)
-        all_defs.update(new_defs)
-
-        # 6. fold small themes and parts too small to cluster into the nearest theme
-        small = [tid for tid in new_defs if len({units.respondents[i] for i in members_of(tid)}) < min_size]
-        to_fold = [i for i in range(n) if assigned[i] in small] + skipped
-        for tid in small:
-            del new_defs[tid]
-        if to_fold:
-            keep_ids = [t for t in list(defs) + list(new_defs) if not (t in defs and defs[t].exclude)]
-            cents = {t: unit(C[idx].mean(axis=0)) for t in keep_ids if (idx := members_of(t))}
-            for i in to_fold:
-                best = max(cents, key=lambda t: float(C[i] @ cents[t]), default=None)
-                if best is not None and float(C[i] @ cents[best]) >= threshold:
-                    put(i, best, "folded")
-                else:
-                    put(i, None, "")
-
-        # 7. representation
-        all_defs = {**defs, **new_defs}
-        live = [t for t in all_defs if not all_defs[t].exclude and any(a == t for a in assigned)]
-        members = {t: members_of(t) for t in live}
-        centroids = {t: unit(C[members[t]].mean(axis=0)) for t in live}
-        order = {t: k for k, t in enumerate(live)}
-        labelled = [i for i in range(n) if assigned[i] in order]
-        words = keywords([units.texts[i] for i in labelled], [order[assigned[i]] for i in labelled],
-                         tcfg["stop_words"])
-        total_resp = len(set(units.respondents))
-        voice_resp = len({units.respondents[i] for i in range(n) if units.voice[i]})
-        group_keys = tcfg["group_by"]
-        scores = np.full(n, np.nan)
-        for t in live:
-            scores[members[t]] = C[members[t]] @ centroids[t]
-
-        themes = []
-        for t in live:
-            d = all_defs[t]
-            idx = members[t]
-            s = np.where(np.isnan(scores), 0.0, scores)
-            pinned = [index[x] for x in d.pinned if x in index]
-            reps = represent.representatives(idx, s, X, units.texts, units.respondents,
-                                             tcfg["representatives"], pinned)
-            resp = {units.respondents[i] for i in idx}
-            kw = words.get(order[t], [])
-            theme = Theme(
-                id=t, label="", description=d.description, source=d.source,
-                keywords=kw[:10], size=len(idx), respondents=len(resp), share=round(len(resp) / total_resp, 4),
-                representative=[units.ids[i] for i in reps], groups=group_counts(idx, units, group_keys),
-                segment_ids=[units.ids[i] for i in sorted(idx, key=lambda i: (-s[i], i))],
-                voice_respondents=len({units.respondents[i] for i in idx if units.voice[i]}),
-                concepts=self._mentions(idx, units, mentions),
-                central=units.texts[reps[0]] if reps else "")
-            self._label(theme, d, named.get(t), units, idx, s)
-            themes.append(theme)
-        themes.sort(key=lambda th: (-th.respondents, -th.size, th.id))
-        excluded_ids = {t for t, d in all_defs.items() if d.exclude}
-        return ThemeFit(
-            themes=themes, assigned=assigned, how=how,
-            scores=[None if np.isnan(x) else float(x) for x in scores],
-            defs=list(defs.items()) + list(new_defs.items()), final=final, inductive_k=inductive_k,
-            unassigned=[units.ids[i] for i in range(n) if assigned[i] is None],
-            excluded=[units.ids[i] for i in range(n) if assigned[i] in excluded_ids],
-            group_totals=group_counts(range(n), units, group_keys), respondents=total_resp,
-            voice_respondents=voice_resp)
-
-    # -- steps --------------------------------------------------------------------------------
     def _cluster(self, indices, units, C, k_max, new_theme) -> int:
         """Our automatic-k clusterer on the centred vectors; identical texts ("Inget, allt har
         varit bra.") are clustered once, since repeats would pull the silhouette towards one
@@ -303,14 +302,13 @@ class ThemeModel:
         UMAP, this clusterer; represent.bertopic_model) gives the same partition (tested), but
         its fit also builds a c-TF-IDF of joined cluster texts that is thrown away here, and
         importing it imports sentence-transformers and torch (5-12 s)."""
-        tcfg = self.tcfg
         key = lambda i: " ".join(units.texts[i].lower().split())   # noqa: E731
         first_of: dict[str, int] = {}
         for i in indices:
             first_of.setdefault(key(i), i)
         unique = sorted(first_of.values())
-        clusterer = AutoKClusterer(k_max=k_max, tolerance=tcfg["silhouette_tolerance"],
-                                   max_fit=tcfg["max_cluster_sample"])
+        clusterer = AutoKClusterer(k_max=k_max, tolerance=self.settings.silhouette_tolerance,
+                                   max_fit=self.settings.max_cluster_sample)
         topics = clusterer.fit(C[unique]).labels_
         topic_of = {key(i): t for i, t in zip(unique, topics)}
         groups = defaultdict(list)
@@ -320,104 +318,179 @@ class ThemeModel:
             new_theme(groups[topic], "cluster")
         return clusterer.k_
 
+    def _likeness(self, X: np.ndarray, embed) -> float:
+        """How much the material reads like what the concept list is written for: the share of
+        segments nearer (by `like_margin`, raw cosine) to an example phrasing of the list than to
+        any sentence of other kinds (pipeline/data/bakgrund.txt: courses, services, staff and
+        organisation talk, health-care questions). Measured (bench_truth): participants' answers
+        0.79-0.98; staff statements 0.49-0.50, course comments 0.06-0.39, health-care FAQ 0.25."""
+        from .concepts import background
+        phrases = [p for c in self.concepts for p in c.examples]
+        if not phrases or not len(X):
+            return 0.0
+        mine = (X @ embed(phrases).T).max(axis=1)
+        other = (X @ embed(background(self.csettings.lexicon)).T).max(axis=1)
+        return float((mine - other >= self.csettings.like_margin).mean())
+
     def _tag(self, units: Units, C: np.ndarray, embed, mean) -> tuple[np.ndarray, list[set[int]]]:
-        """The main concept of every segment (-1: none stands out) and all it mentions. An
-        answer to the wish question that says nothing needs to change is tagged "nothing" by
-        its words, whatever the embedding says."""
+        """5a. The concepts each segment's own words carry (pipeline.concepts.ConceptTagger) and
+        its main one (-1: none). An answer to the wish question that says nothing needs to
+        change carries "nothing" by its words."""
+        n = len(units.ids)
         if not self.concepts:
-            return np.full(len(units.ids), -1), [set() for _ in units.ids]
-        c = self.ccfg
-        tagger = ConceptTagger(c["segment_min_z"], c["segment_min_margin"], c["cue_min_z"],
-                               c["mention_min_z"]).fit(self.concepts, embed, mean)
+            return np.full(n, -1), [set() for _ in range(n)]
+        c = self.csettings
+        tagger = ConceptTagger(c.segment_min_z, c.cue_min_z, c.segment_floor).fit(self.concepts, embed, mean)
         allowed = [self._allowed(a) for a in units.attributes]
-        tags, mentions = tagger.tag(C, units.texts, allowed)
+        wish = [self._asked_wish(a) for a in units.attributes]
+        tags, carried = tagger.tag(C, units.texts, allowed, wish)
         nothing = [k for k, x in enumerate(self.concepts) if x.kind == "nothing"]
         for i, text in enumerate(units.texts):
-            a = allowed[i]
-            if nothing and a is not None and "nothing" in a and self.nothing.search(text):
+            if nothing and wish[i] and self.nothing.search(text):
                 tags[i] = nothing[0]
-                mentions[i] = {nothing[0]}
-        return tags, mentions
+                carried[i] = {nothing[0]}
+        return tags, carried
 
-    def _name(self, all_defs, assigned, units, tags, mentions, put, shaped: set) -> tuple[dict[str, Concept], list[str]]:
-        """Inductive themes the user has not named: the concept most respondents are mainly
-        about, if enough are; else the concept most respondents *mention*, if a clear majority
-        does (answers often carry two or three concepts, and the main one varies). Two themes
-        named by one concept are merged (the smaller into the larger)."""
-        min_share = self.ccfg["theme_min_share"]
-        min_mention = self.ccfg["theme_min_mention_share"]
+    def _name(self, st: _State, all_defs, units, carried, shaped: set) -> dict[str, Concept]:
+        """5b. Inductive themes the user has not named: the concept a clear majority of their
+        respondents carry in their own words (`theme_min_share`), else none (a new theme)."""
         named: dict[str, Concept] = {}
         for tid, d in all_defs.items():
             if d.exclude or d.examples or d.user_label or d.source == "codebook":
                 continue
-            idx = [i for i, a in enumerate(assigned) if a == tid]
-            if not idx:
-                continue
-            resp = {units.respondents[i] for i in idx}
-            by_concept: dict[int, set] = defaultdict(set)
-            for i in idx:
-                if tags[i] >= 0:
-                    by_concept[int(tags[i])].add(units.respondents[i])
-            best = max(by_concept, key=lambda k: (len(by_concept[k]), -k)) if by_concept else None
-            if best is not None and len(by_concept[best]) / len(resp) >= min_share and len(by_concept[best]) >= 2:
-                named[tid] = self.concepts[best]
-                continue
-            said: dict[int, set] = defaultdict(set)
-            for i in idx:
-                for k in mentions[i]:
-                    said[k].add(units.respondents[i])
-            best = max(said, key=lambda k: (len(said[k]), -k)) if said else None
-            if best is not None and len(said[best]) / len(resp) >= min_mention and len(said[best]) >= 2:
-                named[tid] = self.concepts[best]
-        # one theme per concept
+            idx = st.members_of(tid)
+            before = next((k for k, c in enumerate(self.concepts) if c.label == d.auto_label), None)
+            k = majority_concept(idx, units.respondents, carried, self.csettings.theme_min_share, before)
+            if k is not None:
+                named[tid] = self.concepts[k]
+        return named
+
+    def _one_theme_per_concept(self, st: _State, named, shaped: set) -> list[str]:
+        """5c. Two themes named by one concept become one (the smaller into the larger; a part
+        of a split keeps its members and loses the name instead). Returns the themes gone."""
         gone: list[str] = []
-        by_concept_theme: dict[str, list[str]] = defaultdict(list)
+        by_concept: dict[str, list[str]] = defaultdict(list)
         for tid, c in named.items():
-            by_concept_theme[c.id].append(tid)
-        for cid, tids in by_concept_theme.items():
+            by_concept[c.id].append(tid)
+        for tids in by_concept.values():
             if len(tids) < 2:
                 continue
-            sizes = {t: sum(1 for a in assigned if a == t) for t in tids}
+            sizes = {t: len(st.members_of(t)) for t in tids}
             keep = max(tids, key=lambda t: (t in shaped, sizes[t], t))
             for t in tids:
-                if t in shaped and t != keep:
-                    del named[t]             # a part of a split keeps its members: named by its own words
-                elif t != keep:
-                    for i, a in enumerate(list(assigned)):
-                        if a == t:
-                            put(i, keep, "merged")
-                    del named[t]
+                if t == keep:
+                    continue
+                if t not in shaped:
+                    for i in st.members_of(t):
+                        st.put(i, keep, "merged")
                     gone.append(t)
-        return named, gone
+                del named[t]
+        return gone
 
-    def _gather(self, named, all_defs, assigned, how, units, tags, put, new_theme, shaped: set) -> None:
-        """Segments about a concept join the theme named by it — unless a person placed them
-        (pinned, moved) or they sit in a theme a person named. A concept that enough respondents
-        speak about, but that names no theme, gets a theme of its own."""
+    def _gather(self, st: _State, named, all_defs, units, tags, shaped: set) -> None:
+        """5d. Segments whose own words carry a concept join the theme named by it — unless a
+        person placed them (pinned, moved) or they sit in a theme a person named or shaped. A
+        concept that enough respondents carry, but that names no theme, gets a theme of its own."""
         fixed = {t for t, d in all_defs.items() if d.user_label or d.examples or d.source == "codebook" or d.exclude}
         fixed |= shaped
-        movable = [i for i in range(len(assigned)) if tags[i] >= 0 and how[i] not in ("pinned", "moved")
-                   and assigned[i] not in fixed]
+        movable = [i for i in range(len(st.assigned)) if tags[i] >= 0 and st.how[i] not in ("pinned", "moved", "left")
+                   and st.assigned[i] not in fixed]
         theme_of = {c.id: t for t, c in named.items()}
-        need = max(self.tcfg["min_theme_size"],
-                   int(np.ceil(self.ccfg["own_theme_min_share"] * len(set(units.respondents)))))
+        need = max(self.settings.min_theme_size,
+                   int(np.ceil(self.csettings.own_theme_min_share * len(set(units.respondents)))))
         for k, concept in enumerate(self.concepts):
             if concept.id in theme_of:
                 continue
-            idx = [i for i in movable if tags[i] == k]
+            # a re-run does not found concept themes from segments that kept their theme: the
+            # themes a person saw stay as they were
+            idx = [i for i in movable if tags[i] == k and st.how[i] != "kept"]
             if len({units.respondents[i] for i in idx}) >= need:
-                tid = new_theme(idx, "concept")
+                tid = st.new_theme(idx, "concept")
                 named[tid] = concept
                 theme_of[concept.id] = tid
         for i in movable:
             target = theme_of.get(self.concepts[int(tags[i])].id)
-            if target is not None and assigned[i] != target:
-                put(i, target, "concept")
+            if target is not None and st.assigned[i] != target:
+                st.put(i, target, "concept")
 
-    def _mentions(self, idx, units, mentions) -> list[ConceptMention]:
+    def _confirm_names(self, st: _State, named, units, carried) -> None:
+        """6b. After merging, gathering and folding, a theme keeps its concept name only if a
+        clear majority of its respondents still carry that concept."""
+        index = {c.id: k for k, c in enumerate(self.concepts)}
+        for tid, concept in list(named.items()):
+            idx = st.members_of(tid)
+            k = index[concept.id]
+            resp = {units.respondents[i] for i in idx}
+            carrying = {units.respondents[i] for i in idx if k in carried[i]}
+            if not resp or len(carrying) / len(resp) < self.csettings.theme_min_share:
+                del named[tid]
+
+    def _fold_small(self, st: _State, units, C, defs, skipped: list[int]) -> None:
+        """6. Themes with fewer than `min_theme_size` respondents, and parts too small to
+        cluster, go to the nearest theme when close enough, else stay unassigned."""
+        small = [t for t in st.new_defs if len({units.respondents[i] for i in st.members_of(t)}) < self.settings.min_theme_size]
+        to_fold = [i for i, a in enumerate(st.assigned) if a in small] + skipped
+        for tid in small:
+            del st.new_defs[tid]
+        if not to_fold:
+            return
+        keep_ids = [t for t in list(defs) + list(st.new_defs) if not (t in defs and defs[t].exclude)]
+        cents = {t: unit(C[idx].mean(axis=0)) for t in keep_ids if (idx := st.members_of(t))}
+        for i in to_fold:
+            best = max(cents, key=lambda t: float(C[i] @ cents[t]), default=None)
+            if best is not None and float(C[i] @ cents[best]) >= self.settings.assign_threshold:
+                st.put(i, best, "folded")
+            else:
+                st.put(i, None, "")
+
+    def _represent(self, st: _State, units, X, C, all_defs, named, carried, keywords) -> list[Theme]:
+        """7. Keywords (c-TF-IDF over lemmas), representative quotes, counts per group, the
+        concepts the members carry, and each theme's label with the segments that carry it."""
+        live = [t for t in all_defs if not all_defs[t].exclude and t in set(st.assigned)]
+        members = {t: st.members_of(t) for t in live}
+        order = {t: k for k, t in enumerate(live)}
+        labelled = [i for i, a in enumerate(st.assigned) if a in order]
+        words = keywords([units.texts[i] for i in labelled], [order[st.assigned[i]] for i in labelled],
+                         list(self.settings.stop_words))
+        scores = np.full(len(units.ids), np.nan)
+        for t in live:
+            scores[members[t]] = C[members[t]] @ unit(C[members[t]].mean(axis=0))
+        self._scores = scores
+        s = np.where(np.isnan(scores), 0.0, scores)
+        index = {sid: i for i, sid in enumerate(units.ids)}
+        total = len(set(units.respondents))
+        themes, self._taken = [], set()
+        for t in sorted(live, key=lambda t: -len(members[t])):
+            d, idx = all_defs[t], members[t]
+            resp = {units.respondents[i] for i in idx}
+            theme = Theme(
+                id=t, label="", description=d.description, source=d.source,
+                keywords=words.get(order[t], [])[:10], size=len(idx), respondents=len(resp),
+                share=round(len(resp) / total, 4),
+                groups=group_counts(idx, units, list(self.settings.group_by)),
+                segment_ids=[units.ids[i] for i in sorted(idx, key=lambda i: (-s[i], i))],
+                voice_respondents=len({units.respondents[i] for i in idx if units.voice[i]}),
+                concepts=self._mentions(idx, units, carried))
+            self._label(theme, d, named.get(t), units, idx)
+            # the quotes shown for a theme are, first, members whose own words carry its label
+            carrying = {index[x] for x in theme.carriers if x in index}
+            boosted = s + np.isin(np.arange(len(s)), list(carrying)) * 10.0
+            pinned = [index[x] for x in d.pinned if x in index]
+            reps = represent.representatives(idx, boosted, X, units.texts, units.respondents,
+                                             self.settings.representatives, pinned)
+            theme.representative = [units.ids[i] for i in reps]
+            theme.central = units.texts[reps[0]] if reps else ""
+            themes.append(theme)
+        themes.sort(key=lambda th: (-th.respondents, -th.size, th.id))
+        mixed = [t for t in themes if t.label == MIXED]
+        for k, t in enumerate(mixed, start=1):
+            t.label = f"{MIXED} – grupp {k}" if len(mixed) > 1 else MIXED
+        return themes
+
+    def _mentions(self, idx, units, carried) -> list[ConceptMention]:
         by: dict[int, list[int]] = defaultdict(list)
         for i in idx:
-            for k in sorted(mentions[i]):
+            for k in sorted(carried[i]):
                 by[k].append(i)
         out = []
         for k, members in by.items():
@@ -428,26 +501,76 @@ class ThemeModel:
         out.sort(key=lambda m: (-m.respondents, m.concept))
         return out
 
-    def _label(self, theme: Theme, d: cb.CodebookTheme, concept: Concept | None, units, idx, s) -> None:
-        """Fill label, kind, concept, tone and narrative of a theme."""
+    def _label(self, theme: Theme, d: cb.CodebookTheme, concept: Concept | None, units, idx) -> None:
+        """Label, kind, concept, tone, narrative, and the members whose own words carry the
+        label (`carriers`): a concept's carriers; a person's label is carried by every member
+        (the person placed them); a new theme is named by the key term most of its respondents
+        use (pipeline.labels) and carried by the members that use it."""
         if concept is not None:
             theme.kind, theme.concept, theme.label = "concept", concept.id, concept.label
             theme.tone, theme.narrative = concept.kind, concept.narrative
             theme.description = theme.description or concept.description
+            theme.carriers = next((m.segment_ids for m in theme.concepts if m.concept == concept.id), [])
             return
-        # the user's label, or a codebook theme's own; else the most central short clause
-        theme.kind = "codebook" if (d.source == "codebook" or d.examples) else "new"
-        tones = Counter(m.kind for m in theme.concepts for _ in range(m.respondents))
-        wish_q = sum(bool(self.wish_question.search(units.attributes[i].get("question", ""))) for i in idx)
-        if wish_q * 2 >= len(idx):
-            theme.tone = "nothing" if tones and tones.most_common(1)[0][0] == "nothing" else "wish"
-        else:
-            theme.tone = tones.most_common(1)[0][0] if tones else "praise"
-            if theme.tone in ("wish", "nothing"):
-                theme.tone = "critique" if theme.tone == "wish" else "praise"
+        theme.kind = "codebook" if (d.source == "codebook" or d.examples or d.user_label) else "new"
+        theme.tone = self._tone(theme, units, idx)
         if d.user_label:
-            theme.label = d.user_label
+            theme.label, theme.carriers = d.user_label, list(theme.segment_ids)
             return
-        short = sorted([i for i in idx if 15 <= len(units.texts[i]) <= 90], key=lambda i: (-s[i], i))
-        theme.central = units.texts[short[0]] if short else theme.central
-        theme.label = clause_label(theme.central) if theme.central else represent.make_label(theme.keywords)
+        texts = {units.ids[i]: units.texts[i] for i in idx}
+        resp = {units.ids[i]: units.respondents[i] for i in idx}
+        theme.label, theme.term, theme.carriers = term_label(theme.keywords, texts, resp, list(self.settings.stop_words),
+                                                             taken=self._taken)
+        if label_problems(theme.label):          # never a label that reads wrong: say what it is
+            theme.label, theme.term, theme.carriers = MIXED, "", list(texts)
+
+    def _tone(self, theme: Theme, units, idx) -> str:
+        """A theme without a concept: a wish if most answer the wish question (or "nothing"
+        when that is what they carry), else the kind most of its members carry."""
+        tones = Counter(m.kind for m in theme.concepts for _ in range(m.respondents))
+        if sum(self._asked_wish(units.attributes[i]) for i in idx) * 2 >= len(idx):
+            return "nothing" if tones and tones.most_common(1)[0][0] == "nothing" else "wish"
+        tone = tones.most_common(1)[0][0] if tones else "praise"
+        return {"wish": "critique", "nothing": "praise"}.get(tone, tone)
+
+
+def _forget_inductive(book: cb.Codebook) -> None:
+    """--rediscover: keep only the user's own codebook themes (with examples)."""
+    book.themes = [t for t in book.themes if t.examples or t.source == "codebook"]
+    book.themes = [t for t in book.themes if not t.merge_into or t.merge_into in {x.id for x in book.themes}]
+
+
+def majority_concept(idx: list[int], respondents: list[str], carried: list[set[int]], min_share: float,
+                     before: int | None = None) -> int | None:
+    """The concept carried by at least `min_share` (and two) of the respondents of these
+    segments: the one that named the theme before if it still is (a re-run keeps names
+    stable), else the most carried; None when no concept is carried that widely."""
+    resp = {respondents[i] for i in idx}
+    if not resp:
+        return None
+    by: dict[int, set] = defaultdict(set)
+    for i in idx:
+        for k in carried[i]:
+            by[k].add(respondents[i])
+    best = max(by, key=lambda k: (len(by[k]), -k), default=None)
+    if before is not None and len(by.get(before, ())) >= max(2, min_share * len(resp)):
+        return before
+    if best is None or len(by[best]) < 2 or len(by[best]) / len(resp) < min_share:
+        return None
+    return best
+
+
+def coverage(units: Units, carried: list[set[int]], themes: list[Theme]) -> dict:
+    """How much of the material the concepts carry: respondents with at least one segment that
+    carries a concept, and respondents in themes named by a concept, of all respondents."""
+    total = len(set(units.respondents))
+    carrying = {units.respondents[i] for i, c in enumerate(carried) if c}
+    in_named = set()
+    theme_of = {sid: t for t in themes for sid in t.segment_ids}
+    for i, sid in enumerate(units.ids):
+        t = theme_of.get(sid)
+        if t is not None and t.kind == "concept":
+            in_named.add(units.respondents[i])
+    return {"respondents": total, "carrying": len(carrying), "in_concept_themes": len(in_named),
+            "share": round(len(carrying) / total, 4) if total else 0.0,
+            "themes_by_concept": sum(t.kind == "concept" for t in themes), "themes": len(themes)}

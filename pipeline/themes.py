@@ -15,6 +15,7 @@ import numpy as np
 
 from . import codebook as cb
 from . import concepts as lexicon
+from . import counts
 from .embed import embed_texts, make_embedder
 from .errors import StudyError
 from .store import Store
@@ -33,6 +34,8 @@ THEMES_FORMAT = "narrativ-themes/2"
 
 def load_units(store: Store, kinds: list[str], exclude: set[str], cfg: dict | None = None) -> Units:
     attrs = store.attributes()
+    names = counts.names_in(attrs.values())          # one name per team: "FNS" is "… (FNS)"
+    attrs = {d: counts.canonical(a, names) for d, a in attrs.items()}
     voice = judge_documents(store, cfg) if cfg is not None else {}
     u = Units()
     for g in store.segments():
@@ -61,6 +64,7 @@ class ThemeResult:
     respondents: int
     inductive_k: int | None
     stale: list[str]
+    coverage: dict = None
 
 
 def model_from_config(cfg: dict) -> ThemeModel:
@@ -84,6 +88,8 @@ def run(store: Store, cfg: dict, study_dir: Path, rediscover: bool = False, embe
         return embed_texts(store, embedder, phrases)[0]
 
     previous = {sid: tid for sid, (tid, _s, _h) in store.assignments().items()}
+    # segments left without a theme last time stay so on a re-run (None), until --rediscover
+    previous.update({sid: None for sid in json.loads(store.get_meta("themes_unassigned") or "[]") if sid not in previous})
     fit = model_from_config(cfg).fit(units, X, book, previous, embed, rediscover=rediscover,
                                      keywords=cached_keywords(store))
     _persist(store, cfg, Path(study_dir), book, fit, units, embedder, n_new)
@@ -92,7 +98,7 @@ def run(store: Store, cfg: dict, study_dir: Path, rediscover: bool = False, embe
                                    "stale_placements": len(stale),
                                    "inductive_k": fit.inductive_k}, started=started)
     return ThemeResult(fit.themes, fit.unassigned, fit.excluded, n_new, len(units.ids), fit.respondents,
-                       fit.inductive_k, stale)
+                       fit.inductive_k, stale, fit.coverage)
 
 
 def cached_keywords(store: Store):
@@ -131,12 +137,21 @@ def _persist(store: Store, cfg: dict, study_dir: Path, book: cb.Codebook, fit: T
              embedder, n_new: int) -> None:
     tcfg = cfg["themes"]
     n = len(units.ids)
-    counts = {"segments": n, "respondents": fit.respondents, "participants": fit.voice_respondents,
-              "unassigned": len(fit.unassigned), "excluded": len(fit.excluded), "group_totals": fit.group_totals}
+    summary = {"segments": n, "respondents": fit.respondents, "participants": fit.voice_respondents,
+               "unassigned": len(fit.unassigned), "excluded": len(fit.excluded), "group_totals": fit.group_totals,
+               "coverage": fit.coverage,
+               # the base every output counts on (pipeline.counts): participants per group
+               "participant_group_totals": counts.participant_groups(range(n), units, tcfg["group_by"])}
     rows = [(units.ids[i], fit.assigned[i], fit.scores[i], fit.how[i]) for i in range(n)
             if fit.assigned[i] is not None]
     records = [t.to_dict() for t in fit.themes]
-    store.replace_themes(records, rows, counts=counts)
+    store.replace_themes(records, rows, counts=summary)
+    store.set_meta("themes_unassigned", json.dumps(fit.unassigned))
+    from .study import fingerprint          # what these themes are made from (Study.freshness)
+    store.set_meta("themes_input", json.dumps({"hash": fingerprint(units.ids),
+                                               "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                               "sources": sorted({s["name"] for s in store.sources()})},
+                                              ensure_ascii=False))
     out_dir = study_dir / "out"
     out_dir.mkdir(exist_ok=True)
     index = {sid: i for i, sid in enumerate(units.ids)}
@@ -169,8 +184,9 @@ def _persist(store: Store, cfg: dict, study_dir: Path, book: cb.Codebook, fit: T
         "documents": documents,
         "counts": {"segments": n, "respondents": fit.respondents, "participants": fit.voice_respondents,
                    "themes": len(fit.themes), "unassigned": len(fit.unassigned), "excluded": len(fit.excluded),
-                   "newly_embedded": n_new, "inductive_k": fit.inductive_k},
+                   "newly_embedded": n_new, "inductive_k": fit.inductive_k, "coverage": fit.coverage},
         "group_totals": fit.group_totals,
+        "participant_group_totals": summary["participant_group_totals"],
         "settings": {"embedding_model": embedder.model_id, **{k: tcfg[k] for k in
                      ("min_theme_size", "max_themes", "silhouette_tolerance", "assign_threshold")},
                      "concepts": cfg["concepts"]},

@@ -40,6 +40,36 @@ def _child_network_guard(tmp_path_factory):
         pytest.fail(f"network access attempted by a child process: {netguard.read_log(session_log)}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _every_study_reads_true(tmp_path_factory):
+    """Every study the suite builds is screened at the end: no theme label narrativ gave is cut,
+    ends on a preposition, conjunction or auxiliary, or holds a placeholder (pipeline.labels),
+    and no draft has an empty slot, a doubled word or a quote twice (pipeline.grounding)."""
+    yield
+    import json
+
+    from pipeline.grounding import Draft, check_prose
+    from pipeline.labels import label_problems
+    problems = []
+    base = tmp_path_factory.getbasetemp()
+    for path in base.rglob("out/themes.json"):
+        try:
+            themes = json.loads(path.read_text(encoding="utf-8")).get("themes", [])
+        except (OSError, ValueError):
+            continue
+        problems += [f"{path}: {t['label']!r}: {', '.join(label_problems(t['label']))}" for t in themes
+                     if t.get("kind") != "codebook" and label_problems(t["label"])]
+    for path in base.rglob("out/draft.json"):
+        try:
+            wrong = check_prose(Draft.from_json(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError, KeyError):
+            continue
+        if wrong:
+            problems.append(f"{path}: {wrong}")
+    if problems:
+        pytest.fail("studies the suite built read wrong:\n" + "\n".join(problems[:20]))
+
+
 @pytest.fixture
 def child_network_log(_child_network_guard, request) -> Path:
     """The file this test's child processes record their network attempts in."""

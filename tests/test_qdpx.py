@@ -134,7 +134,7 @@ def test_round_trip_reads_sources_codes_selections_cases_and_note(exported):
     draft = (exported / "out" / "draft.json").read_text(encoding="utf-8")
     import json
     paragraphs = json.loads(draft)["paragraphs"]
-    assert len(project.notes) == 1
+    assert [n["name"] for n in project.notes][1:] == ["Antal per tema"]       # and the counts (pipeline.counts)
     assert paragraphs[0]["text"].replace("*", "") in project.notes[0]["text"]
 
 

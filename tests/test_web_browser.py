@@ -19,6 +19,7 @@ from conftest import DEMO, ROOT
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SCREENSHOT = ROOT / "docs" / "web-teman.png"
+SCREENSHOT_NARROW = ROOT / "docs" / "web-teman-400px.png"
 TOKEN = "browser-test-token"
 LONG = 900          # seconds a background job may take on a busy 2-core machine (not a timing assert)
 
@@ -142,7 +143,8 @@ def test_kansli_flow_from_files_to_word_with_a_renamed_theme(server, browser):
     # 2. what was read, and the review list
     _nav(d, "2. Vad som lästes in")
     body = d.find_element(By.TAG_NAME, "main").text
-    assert "Svarande per team" in body and "Intervjuer" in body
+    assert "Deltagare per team" in body and "Intervjuer" in body
+    assert not {"Jag", "Det", "De", "Nu", "Tack"} & {e.text for e in d.find_elements(By.CSS_SELECTOR, "#kept-words td.word")}
     placeholders = d.find_elements(By.CSS_SELECTOR, "#placeholders tbody tr")
     assert placeholders and placeholders[0].text.startswith("[")
     assert d.find_elements(By.CSS_SELECTOR, "#kept-words button[value=deny]")
@@ -150,23 +152,38 @@ def test_kansli_flow_from_files_to_word_with_a_renamed_theme(server, browser):
     # 3. themes: find them, rename one
     _nav(d, "3. Teman")
     _submit(d, d.find_element(By.ID, "run-themes"))
-    _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "section.theme"))
-    first = d.find_elements(By.CSS_SELECTOR, "section.theme")[0]
-    old_label = first.find_element(By.CLASS_NAME, "theme-label").text
+    _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "tr.theme-row"))
+    assert d.execute_script("return document.documentElement.scrollHeight") < 2 * 1400 + 600   # a screen or two
+    link = d.find_elements(By.CSS_SELECTOR, "tr.theme-row a.theme-link")[0]
+    old_label = link.text
+    _submit(d, link)                                  # each theme on a page of its own
+    first = d.find_element(By.CSS_SELECTOR, "section.theme")
+    assert first.find_element(By.CLASS_NAME, "theme-label").text == old_label
     new_label = f"{old_label} (omdöpt)"
     assert old_label and first.find_elements(By.CSS_SELECTOR, ".bars .bar-row")
     assert first.find_elements(By.CSS_SELECTOR, ".quotes blockquote")
-    first.find_element(By.CSS_SELECTOR, "details.theme-tools summary").click()
+    assert not d.find_elements(By.CSS_SELECTOR, "select")                   # no preselected target anywhere
+    # moving a quote: the target is chosen by name, and the question names it
+    move = first.find_element(By.CSS_SELECTOR, ".quote-tools form[data-confirm]")
+    move.find_element(By.CSS_SELECTOR, "button").click()                    # nothing chosen: refused in Swedish
+    assert "välj i listan" in d.execute_script("return arguments[0].validationMessage",
+                                               move.find_element(By.CSS_SELECTOR, "input.choose-theme"))
     field = first.find_element(By.CLASS_NAME, "rename-input")
     field.clear()
     field.send_keys(new_label)
     _submit(d, first.find_element(By.CSS_SELECTOR, "button.rename"))
     _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "section.theme"))
-    labels = [e.text for e in d.find_elements(By.CLASS_NAME, "theme-label")]
-    assert new_label in labels and old_label not in labels
+    assert d.find_element(By.CSS_SELECTOR, "section.theme .theme-label").text == new_label   # back on its page
+    assert d.find_elements(By.ID, "undo")
     study = server["studies"] / "Berättelse 2025"
     assert new_label in (study / "codebook.yaml").read_text(encoding="utf-8")
-    _screenshot(d)
+    _nav(d, "3. Teman")
+    labels = [e.text for e in d.find_elements(By.CSS_SELECTOR, "a.theme-link")]
+    assert new_label in labels and old_label not in labels
+    d.set_window_size(1366, 900)
+    _screenshot(d, full=True)
+    d.set_window_size(1200, 1400)
+    _nav(d, "3. Teman")
 
     # 4. the draft, with each paragraph's quotes one click away
     _nav(d, "4. Utkast")
@@ -187,6 +204,42 @@ def test_kansli_flow_from_files_to_word_with_a_renamed_theme(server, browser):
     text = "\n".join(p.text for p in docx.Document(str(target)).paragraphs)
     assert new_label in text
     assert d.find_elements(By.CSS_SELECTOR, "img.chart")
+
+    # 400 px: no page overflows sideways; the overview as a person sees it on a phone
+    d.set_window_size(400, 900)
+    try:
+        base = f"{server['base']}/studie/Berättelse 2025"
+        d.get(f"{base}/teman")
+        theme_id = d.find_elements(By.CSS_SELECTOR, "tr.theme-row")[0].get_attribute("data-theme")
+        for url in ("/", f"{base}/filer", f"{base}/inlast", f"{base}/teman", f"{base}/teman/{theme_id}",
+                    f"{base}/utkast", f"{base}/ladda-ner"):
+            d.get(url if url.startswith("http") else server["base"] + url)
+            _wait(d, lambda x: x.execute_script("return document.readyState") == "complete", 30)
+            wide = d.execute_script("return document.documentElement.scrollWidth")
+            inner = d.execute_script("return document.documentElement.clientWidth")
+            assert wide <= inner, (url, wide, inner)
+        d.get(f"{base}/teman")
+        _screenshot(d, SCREENSHOT_NARROW, full=True)
+    finally:
+        d.set_window_size(1200, 1400)
+
+
+def test_server_gone_is_said_on_the_page(server, browser):
+    """The page notices a stopped server (here: its status address answering with an error)
+    and says how to start it again."""
+    from selenium.webdriver.common.by import By
+    d = browser
+    d.get(f"{server['base']}/")
+    d.find_element(By.ID, "study-name").send_keys("Borta")
+    _submit(d, d.find_element(By.ID, "create-study"))
+    _wait(d, lambda x: x.find_elements(By.ID, "file-input"), 30)
+    d.execute_script("document.body.dataset.ping = '/finns-inte'; ")
+    d.execute_script("""
+        var fetch0 = window.fetch;
+        window.fetch = function () { return Promise.reject(new TypeError('Failed to fetch')); };
+    """)
+    _wait(d, lambda x: x.find_elements(By.ID, "server-gone"), 30)
+    assert "narrativ serve" in d.find_element(By.ID, "server-gone").text
 
 
 def test_files_dropped_on_the_page_are_read(server, browser):
@@ -209,14 +262,19 @@ def test_files_dropped_on_the_page_are_read(server, browser):
     assert d.find_element(By.CSS_SELECTOR, "table tbody tr td").text == "släppt.md"
 
 
-def _screenshot(driver) -> None:
-    """docs/web-teman.png for the README: the themes page, as a small palette PNG."""
+def _screenshot(driver, path: Path = SCREENSHOT, full: bool = False) -> None:
+    """docs/web-teman.png for the README: the themes page, as a small palette PNG (`full`: the
+    whole page height, as at 400 px)."""
     from PIL import Image
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    raw = SCREENSHOT.with_suffix(".raw.png")
+    path.parent.mkdir(exist_ok=True)
+    raw = path.with_suffix(".raw.png")
+    if full:
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        width = driver.execute_script("return window.outerWidth")
+        driver.set_window_size(width, min(height + 150, 6000))
     driver.save_screenshot(str(raw))
     with Image.open(raw) as img:
         img = img.convert("RGB")
-        img.thumbnail((1000, 1200))
-        img.quantize(colors=64).save(SCREENSHOT, optimize=True)
+        img.thumbnail((1000, 6000) if full else (1000, 1200))
+        img.quantize(colors=64).save(path, optimize=True)
     raw.unlink()

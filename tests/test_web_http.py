@@ -79,7 +79,8 @@ def test_token_is_required_for_every_page(tmp_path):
     assert client.get("/").status_code == 200
     assert client.get("/static/app.js").status_code == 200
     # another host name (DNS rebinding) is refused
-    assert client.get("/", headers={"host": "evil.example"}).status_code == 400
+    r = client.get("/", headers={"host": "evil.example"})
+    assert r.status_code == 400 and "inte är den här datorn" in r.text and "Invalid" not in r.text
 
 
 def test_cross_site_forms_are_refused(web):
@@ -299,7 +300,7 @@ def test_theme_edits_are_written_to_the_codebook_and_seen_by_the_cli(demo_copy, 
     web.get(f"/?token={TOKEN}")
     csrf = csrf_token(TOKEN)
     page = web.get("/studie/studie/teman").text
-    ids = re.findall(r'<section class="theme" id="theme-(T\d+)"', page)
+    ids = re.findall(r'<tr class="theme-row" id="theme-(T\d+)"', page)
     assert len(ids) >= 5
     first, second, third, fourth, fifth = ids[:5]
 
@@ -391,3 +392,181 @@ def test_another_address_only_when_asked_and_with_a_warning(tmp_path):
     finally:
         server.kill()
         server.wait()
+
+
+def _listed(page: str) -> list[str]:
+    table = page.split('id="kept-words"')[1].split("</table>")[0]
+    return re.findall(r'<td class="word">([^<]+)</td>', table)
+
+
+def test_review_list_is_paged_with_every_candidate_and_its_sentence(web):
+    """Issue 21 item 3 on the page: every remaining candidate, most likely names first, each with
+    its sentence, page by page; likely non-names stay out; marks and undo keep the page."""
+    import itertools
+
+    from pipeline import Study
+    from pipeline.overview import review_page
+    from pipeline.web import edits
+    from pipeline.web.app import REVIEW_PAGE
+    study = _create(web)
+    words = [a + b for a, b in itertools.product(["Zor", "Kav", "Mol", "Triv", "Dax", "Bel", "Nusk", "Fel", "Gor", "Hul"],
+                                                 ["bul", "rek", "vint", "dosk", "mur", "tep"])]
+    lines = [f"Vi pratade om {w} och vägen framåt varje vecka." for w in words]
+    lines += ["Det var bra att komma dit.", "Jag fick hjälp med allt.", "Nu mår jag bättre."]
+    _upload(web, "Studie 1", [("svar.txt", "\n\n".join(lines).encode())])
+    with Study(study, create=False) as s:
+        every = review_page(s.store, s.config, 0, 10_000)["items"]
+    expected = [k["word"] for k in every if not edits.likely_not_a_name(k["word"])]
+    assert len(expected) > 2 * REVIEW_PAGE - 10 and len(expected) > REVIEW_PAGE       # longer than one page
+
+    pages, offset = [], 0
+    while True:
+        page = web.get(f"/studie/Studie 1/inlast?fran={offset}").text
+        listed = _listed(page)
+        assert listed == expected[offset:offset + REVIEW_PAGE]                          # most likely first
+        text = _main(page)
+        assert f"Visar {offset + 1}–{offset + len(listed)} av {len(expected)}" in text
+        for w in listed:                                                              # each with its sentence
+            assert re.search(rf'<td class="word">{w}</td><td>\d+</td>\s*<td class="context"><q>[^<]*\b{w}\b', page), w
+        pages.append(listed)
+        if 'rel="next"' not in page:
+            break
+        offset = int(re.search(r'href="\?fran=(\d+)#kvar" rel="next"', page).group(1))
+    assert [w for p in pages for w in p] == expected                                   # the whole list is reachable
+    assert len(pages) == -(-len(expected) // REVIEW_PAGE)
+    assert not {"Det", "Jag", "Nu"} & set(expected)
+    assert _listed(web.get("/studie/Studie 1/inlast?fran=9999").text) == pages[-1]   # past the end: the last page
+    assert _listed(web.get("/studie/Studie 1/inlast?fran=x").text) == pages[0]
+
+    # "Är ett namn" on page 2: back on page 2, the word replaced everywhere, one fewer listed
+    word = pages[1][0]
+    r = web.post("/studie/Studie 1/integritet", data={"csrf": web.csrf, "word": word, "list": "deny",
+                                                      "fran": str(REVIEW_PAGE)}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith(f"/inlast?fran={REVIEW_PAGE}#kvar")
+    web.runner.wait(study)
+    with Study(study, create=False) as s:
+        assert not any(word in g["text"] for g in s.store.segments())
+    page = web.get(f"/studie/Studie 1/inlast?fran={REVIEW_PAGE}").text
+    assert word not in _listed(page) and f"av {len(expected) - 1}" in _main(page)
+    # undo: the texts are given back; the word stands among the person's "not a name" words
+    # (the pseudonymiser remembers a replaced name), where "Är ett namn" is offered again
+    r = web.post("/studie/Studie 1/angra", data={"csrf": web.csrf, "from": "inlast"})
+    assert r.status_code == 200 and "Ångrat:" in r.text
+    web.runner.wait(study)
+    with Study(study, create=False) as s:
+        assert any(word in g["text"] for g in s.store.segments())
+    page = web.get(f"/studie/Studie 1/inlast?fran={REVIEW_PAGE}").text
+    assert _listed(page) == [w for w in expected if w != word][REVIEW_PAGE:2 * REVIEW_PAGE]
+    assert f'class="word">{word}<' in page.split("Ord du har markerat som inte namn")[1]
+    # "Inte ett namn": out of the list, listed as the person's own choice
+    other = pages[0][1]
+    web.post("/studie/Studie 1/integritet", data={"csrf": web.csrf, "word": other, "list": "keep", "fran": "0"})
+    web.runner.wait(study)
+    page = web.get("/studie/Studie 1/inlast").text
+    assert other not in _listed(page)
+    assert f'class="word">{other}<' in page.split("Ord du har markerat som inte namn")[1]
+
+
+def _serve(studies, port, *extra):
+    """`narrativ serve` in its own process; returns (process, token, lines printed until ready)."""
+    import httpx
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "serve", "--studies", str(studies), "--port", str(port),
+                             "--no-browser", *extra], cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines, token = [], None
+    for line in proc.stdout:
+        lines.append(line)
+        m = re.search(r"\?token=(\S+)", line)
+        token = m.group(1) if m else token
+        if "Stäng med Ctrl+C" in line:
+            break
+    for _ in range(200):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+            break
+        except httpx.ConnectError:
+            import time
+            time.sleep(0.1)
+    return proc, token, "".join(lines)
+
+
+def _stop(proc) -> str:
+    proc.send_signal(signal.SIGINT)
+    out = proc.communicate(timeout=120)[0]
+    return out
+
+
+def test_a_restart_keeps_the_link_and_ctrl_c_stops_cleanly_even_mid_job(demo_copy):
+    """Issue 18 item 7: the token is kept in the studies folder (owner-only), so an open page and
+    its cookie work after a restart; Ctrl+C ends the server at once and cleanly, also while a job
+    runs inside torch (no "terminate called without an active exception"), and the next start
+    says what was cut off."""
+    import stat
+    import time
+
+    import httpx
+
+    from pipeline import Study
+    from pipeline.web.security import TOKEN_FILE, csrf_token
+    studies, port = demo_copy.parent, _free_port()
+    with Study(demo_copy, create=False) as s:                       # the embeddings computed again: a long job
+        s.store.conn.execute("DELETE FROM embeddings")
+        s.store.conn.commit()
+    proc, token, out = _serve(studies, port)
+    try:
+        saved = studies / TOKEN_FILE
+        assert stat.S_IMODE(saved.stat().st_mode) == 0o600 and token in saved.read_text(encoding="utf-8")
+        c = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        r = c.get(f"/?token={token}")
+        assert r.status_code == 303 and "max-age" in r.headers["set-cookie"].lower()   # bookmarks keep working
+        assert c.post("/studie/studie/teman/kor", data={"csrf": csrf_token(token)}).status_code == 303
+        time.sleep(3)                                                     # well inside the job (about 9 s)
+        status = c.get("/studie/studie/jobb").json()
+        assert status.get("running"), str(status)[:2000]
+    finally:
+        out = _stop(proc)
+    assert proc.returncode == 0, out
+    assert "terminate called" not in out and "Traceback" not in out, out
+    assert "'Beräkning av teman' för studien studie avbröts" in out and "narrativ är stängd" in out
+
+    proc, again, out = _serve(studies, port)
+    try:
+        assert again == token                                             # the same link after a restart
+        page = c.get("/studie/studie/teman")                              # the open page's cookie still works
+        assert page.status_code == 200
+        assert "Förra gången avbröts 'Beräkning av teman'" in _main(page.text)
+    finally:
+        out = _stop(proc)
+    assert proc.returncode == 0 and "terminate called" not in out and "för studien studie avbröts" not in out, out
+
+    proc, renewed, _ = _serve(studies, port, "--new-token")              # asked for: a new code
+    try:
+        assert renewed != token and c.get("/studie/studie/teman").status_code == 403
+    finally:
+        _stop(proc)
+    (studies / TOKEN_FILE).chmod(0o644)                                   # others could read it: not used
+    proc, fresh, out = _serve(studies, port)
+    try:
+        assert fresh != renewed and "kunde läsas av andra" in out
+        assert stat.S_IMODE((studies / TOKEN_FILE).stat().st_mode) == 0o600
+    finally:
+        _stop(proc)
+
+
+def test_word_comments_name_files_and_teams_with_segment_ids_in_a_small_note(demo_copy):
+    """Issue 18 item 10: a Word comment says where a paragraph comes from in the kansli's words
+    (files, teams, how many places); the segment ids only in a small grey note after it."""
+    import json
+
+    import docx
+    document = docx.Document(str(demo_copy / "out" / "narrativ.docx"))
+    draft = json.loads((demo_copy / "out" / "draft.json").read_text(encoding="utf-8"))
+    comments = list(document.comments)
+    assert len(comments) == len(draft["paragraphs"])
+    for comment, para in zip(comments, draft["paragraphs"]):
+        visible, note = comment.paragraphs[0].text, comment.paragraphs[-1]
+        assert visible.startswith("Källor: ") and "narrativ.xlsx" in visible
+        assert not any(sid in visible for sid in para["segment_ids"]), visible
+        assert re.search(r"\.(md|txt|docx|xlsx|csv|pdf) \(\d+", visible), visible
+        assert note.text.startswith("För spårning") and all(sid in note.text for sid in para["segment_ids"])
+        assert all(r.font.size is not None and r.font.size.pt <= 7 for r in note.runs)

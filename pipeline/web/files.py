@@ -11,9 +11,30 @@ from pathlib import Path
 from ..errors import NarrativError
 from ..study import UPLOAD_DIR  # noqa: F401 (re-exported)
 
-STUDY_NAME = re.compile(r"^[0-9A-Za-zÅÄÖåäöÉéÜü][0-9A-Za-zÅÄÖåäöÉéÜü _\-]{0,59}$")
-FILE_NAME = re.compile(r"^[0-9A-Za-zÅÄÖåäöÉéÜü][0-9A-Za-zÅÄÖåäöÉéÜü _\-.,()]{0,119}$")
-DOWNLOADS = {"narrativ.docx": "Word-dokument", "narrativ.xlsx": "Excel-fil", "narrativ.md": "Markdown",
+# Names as people write them ("Intervju – Sjöholm.txt", "Enkät Q1&Q2.txt", "Sørensen intervju.txt",
+# "Berättelse 2025!"): any printable characters; refused are only path separators, control and
+# format characters, a leading dot or space (hidden files) and "..". Lengths in characters.
+STUDY_MAX, FILE_MAX = 60, 120
+_FORBIDDEN = set('/\\:*?"<>|')          # separators, and what Windows cannot store in a file name
+
+
+def _name_problem(name: str, limit: int) -> str | None:
+    if not name:
+        return "namnet är tomt"
+    if len(name) > limit:
+        return f"namnet är för långt (högst {limit} tecken)"
+    if name[0] in ". " or ".." in name:
+        return "namnet får inte börja med punkt eller innehålla '..'"
+    bad = sorted({c for c in name if c in _FORBIDDEN or unicodedata.category(c)[0] in "CZ" and c != " "})
+    if bad:
+        shown = " ".join(repr(c)[1:-1] if unicodedata.category(c)[0] in "CZ" else c for c in bad)
+        return f"namnet innehåller tecken som inte går att använda i ett filnamn: {shown}"
+    return None
+
+
+def valid_study_name(name: str) -> bool:
+    return _name_problem(name, STUDY_MAX) is None and not any(c in name for c in "#%")
+DOWNLOADS = {"narrativ.docx": "Word-dokument", "narrativ.xlsx": "Excel-fil", "narrativ.md": "Textfil (för andra program)",
              "teman.png": "Diagram (PNG)"}
 MEDIA = {".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
          ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -31,9 +52,12 @@ class UploadError(NarrativError):
 def study_dir(root: Path, name: str) -> Path:
     """The folder of study `name` under `root`, or NarrativError if the name is not allowed."""
     name = unicodedata.normalize("NFC", name or "").strip()
-    if not STUDY_NAME.match(name):
-        raise NarrativError(f"'{name[:60]}' går inte att använda som studienamn: använd bokstäver, "
-                            "siffror, mellanslag, - och _ (högst 60 tecken)")
+    problem = _name_problem(name, STUDY_MAX)
+    if not problem and any(c in name for c in "#%"):
+        problem = "namnet får inte innehålla # eller % (de används i sidans adresser)"
+    if problem:
+        raise NarrativError(f"'{name[:60]}' går inte att använda som studienamn: {problem} "
+                            "(tecknen / \\ : * ? \" < > | går inte att använda)")
     path = (root / name).resolve()
     if path.parent != root.resolve():
         raise NarrativError(f"'{name}' går inte att använda som studienamn")
@@ -43,9 +67,9 @@ def study_dir(root: Path, name: str) -> Path:
 def clean_name(filename: str) -> str:
     """The base name of an uploaded file, without any folder part the browser sent."""
     base = unicodedata.normalize("NFC", (filename or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
-    if not FILE_NAME.match(base) or ".." in base:
-        raise UploadError(base or "(namnlös fil)", "filnamnet går inte att använda: byt namn på filen "
-                          "(bokstäver, siffror, mellanslag, - _ . , och parenteser)")
+    problem = _name_problem(base, FILE_MAX)
+    if problem:
+        raise UploadError(base or "(namnlös fil)", f"filnamnet går inte att använda: {problem}; byt namn på filen")
     return base
 
 
@@ -58,7 +82,7 @@ def check_content(name: str, data: bytes, extensions: list[str], max_bytes: int,
         raise UploadError(name, f"filtypen '{suffix or 'utan filändelse'}' kan inte läsas (tillåtna: {allowed})")
     if len(data) > max_bytes:
         raise UploadError(name, f"filen är för stor ({len(data) / 1e6:.1f} MB; gränsen är "
-                          f"{max_bytes / 1e6:.0f} MB, inställningen [web] max_upload_mb)")
+                          f"{max_bytes / 1e6:.0f} MB per fil): dela upp filen eller spara den utan bilder")
     if not data.strip():
         raise UploadError(name, "filen är tom")
     kind = KIND_SV.get(suffix, suffix)

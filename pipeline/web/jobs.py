@@ -1,16 +1,17 @@
 """Long work for the web page (ingest, themes, draft + export) in a background thread, one job at
 a time per study.
 
-The lock is an `fcntl.flock` on DIR/.narrativ.lock, so two browser tabs, two servers or a CLI
-run started through this module cannot write the same store at once: a second job is refused
-with a message saying what is running. Every job is recorded in DIR/.narrativ-jobs.json when it
+One job (or an edit about to start one) at a time per study in this process, so two browser
+tabs cannot start two; and the study's write lock (pipeline.study.StudyLock, an `fcntl.flock` on
+DIR/.narrativ.lock, re-entrant within a process) held for the job, which the CLI and the
+notebooks' Study take too, so another server, a CLI run or a notebook cannot write the same
+study at once: a second one is refused with a message saying what is running. Every job is recorded in DIR/.narrativ-jobs.json when it
 starts and when it ends; a record still marked as running while nobody holds the lock is a job
 that was interrupted (the server stopped mid-job). What the stages had already committed stays:
 each stage stores per transaction.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -21,17 +22,19 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import NarrativError
+from ..study import JOBS_FILE, LOCK_FILE, StudyBusy, StudyLock, held_here  # noqa: F401 - LOCK_FILE re-exported
 
 log = logging.getLogger(__name__)
 
-LOCK_FILE = ".narrativ.lock"
-JOBS_FILE = ".narrativ-jobs.json"
 HISTORY = 20
-KIND_SV = {"ingest": "Inläsning av filer", "themes": "Teman", "draft": "Utkast och export"}
+KIND_SV = {"ingest": "Inläsning av filer", "themes": "Beräkning av teman", "draft": "Utkast och filer att ladda ner"}
+# the stages' progress words, as the kansli says them
+WORDS_SV = {"Beräknar embeddings": "Läser in svarens innehåll (det tar en stund första gången)"}
 
 
-class Busy(NarrativError):
-    """Another job holds the study."""
+Busy = StudyBusy          # another job, here or in another process, holds the study
+_claimed: set[str] = set()          # studies with a job (or an edit about to start one) in this process
+_claim_guard = threading.Lock()
 
 
 def _now() -> str:
@@ -59,7 +62,7 @@ class Job:
     def progress(self, done: int, total: int, what: str = "") -> None:
         self.done, self.total = done, total
         if what:
-            self.what = what
+            self.what = WORDS_SV.get(what, what)
 
     def public(self) -> dict:
         d = asdict(self)
@@ -68,29 +71,22 @@ class Job:
         return d
 
 
-class StudyLock:
-    """An exclusive, non-blocking flock on the study's lock file (released on close or when the
-    process dies)."""
+class JobLock:
+    """The page's hold on a study for one edit and the job after it: the study claimed in this
+    process (one job at a time) and its write lock (against other processes)."""
 
-    def __init__(self, study_dir: Path):
-        self.path = Path(study_dir) / LOCK_FILE
-        self.fh = None
-
-    def acquire(self) -> bool:
-        fh = open(self.path, "a+")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.close()
-            return False
-        self.fh = fh
-        return True
+    def __init__(self, study_dir: Path, what: str):
+        self.key = str(Path(study_dir).resolve())
+        self.lock = StudyLock(study_dir, what)
+        self.held = False
 
     def release(self) -> None:
-        if self.fh is not None:
-            fcntl.flock(self.fh, fcntl.LOCK_UN)
-            self.fh.close()
-            self.fh = None
+        with _claim_guard:
+            if not self.held:
+                return
+            self.held = False
+            _claimed.discard(self.key)
+        self.lock.release()
 
 
 def _read_record(study_dir: Path) -> dict:
@@ -115,9 +111,13 @@ def interrupted(study_dir: Path) -> dict | None:
     current = record.get("current")
     if not current:
         return None
+    if held_here(study_dir):
+        return None                       # it is running in this process
     lock = StudyLock(study_dir)
-    if not lock.acquire():
-        return None                       # it is still running (here or in another process)
+    try:
+        lock.acquire()
+    except StudyBusy:
+        return None                       # it is still running in another process
     try:
         current.update(status="interrupted", finished=None)
         record["current"] = None
@@ -152,25 +152,36 @@ class JobRunner:
         job = self.current(study_dir)
         return job if job is not None and job.status == "running" else None
 
-    def lock(self, study_dir: Path) -> StudyLock:
-        """Take the study for a job, or raise Busy saying what holds it."""
-        lock = StudyLock(study_dir)
-        with self._guard:
-            if not lock.acquire():
+    def running_jobs(self) -> list[Job]:
+        return [j for j in list(self._jobs.values()) if j.status == "running"]
+
+    def lock(self, study_dir: Path, kind: str = "") -> JobLock:
+        """Take the study for an edit and the job after it, or raise Busy saying what holds it."""
+        study_dir = Path(study_dir).resolve()
+        hold = JobLock(study_dir, KIND_SV.get(kind, "En ändring på sidan"))
+        with _claim_guard:
+            if hold.key in _claimed:
                 job = self.running(study_dir)
                 other = _read_record(study_dir).get("current") or {}
-                what = job.label if job else KIND_SV.get(other.get("kind"), "en körning")
+                what = job.label if job else KIND_SV.get(other.get("kind"), "en ändring")
                 since = (job.started if job else other.get("started")) or ""
-                raise Busy(f"Studien '{Path(study_dir).name}' är upptagen: {what} pågår redan"
+                raise Busy(f"Studien '{study_dir.name}' är upptagen: {what} pågår redan"
                            + (f" (startad {since[11:16]})" if since else "")
                            + ". Vänta tills den är klar och försök sedan igen.")
-        return lock
+            _claimed.add(hold.key)
+            hold.held = True
+        try:
+            hold.lock.acquire()
+        except BaseException:
+            hold.release()
+            raise
+        return hold
 
     def start(self, study_dir: Path, kind: str, work: Callable[[Job], None],
-              lock: StudyLock | None = None) -> Job:
+              lock: JobLock | None = None) -> Job:
         """Run `work(job)` in a thread holding the study's lock (taken here unless given)."""
         study_dir = Path(study_dir).resolve()
-        lock = lock or self.lock(study_dir)
+        lock = lock or self.lock(study_dir, kind)
         job = Job(study=study_dir.name, kind=kind, what=KIND_SV.get(kind, kind))
         record = _read_record(study_dir)
         record["current"] = job.public()

@@ -42,10 +42,17 @@ def themes(study_dir: Path):
     def work(job: Job) -> None:
         with Study(study_dir, create=False) as study:
             result = study.themes(progress=job.progress)
-            job.messages.append(f"{len(result.themes)} teman från {result.respondents} svarande.")
+            base = _participants(study)
+            job.messages.append(f"{len(result.themes)} teman från fritextsvar av {base} deltagare.")
             for line in result.stale:
                 job.messages.append(f"Obs! {line}: flytten/fästningen gäller inte längre.")
     return work
+
+
+def _participants(study: Study) -> int:
+    """The base every output counts on (pipeline.counts): participants with themed text."""
+    import json
+    return json.loads(study.store.get_meta("themes_counts") or "{}").get("participants", 0)
 
 
 def draft(study_dir: Path):
@@ -53,7 +60,7 @@ def draft(study_dir: Path):
         with Study(study_dir, create=False) as study:
             job.progress(0, 2, "Skriver utkastet")
             d = study.draft()
-            job.progress(1, 2, "Skriver Word, Excel, Markdown och diagram")
+            job.progress(1, 2, "Skriver Word, Excel, textfil och diagram")
             study.export()
             job.progress(2, 2, "Klart")
             job.messages.append(f"Utkastet har {len(d.paragraphs)} stycken.")

@@ -66,6 +66,17 @@ def pages() -> None:
     print(f"{'ALL pages':34} {total:>8} {1 - left / total:>7.3f} {'':>8} {keep_rep:>10} of {keep}")
 
 
+def world() -> None:
+    """Real public pages, names of every origin (tests/fixtures/names_world, issue 21)."""
+    from names_world_eval import GOLD as WGOLD, evaluate as wevaluate
+    for label, pages in (("all pages", None), ("held-out pages", WGOLD["_held_out"])):
+        with tempfile.TemporaryDirectory() as tmp, Study(Path(tmp) / "s") as study:
+            r = wevaluate(study, pages)
+        print(f"names_world {label:15} foreign {r['total']['F']:>4} recall {r['recall']['F']:.3f}   "
+              f"Nordic {r['total']['N']:>4} recall {r['recall']['N']:.3f}   wrongly replaced {len(r['wrong'])}   "
+              f"placeholders shared by people {len(r['shared'])}")
+
+
 def speed(n: int) -> None:
     import openpyxl
     questions = [json.loads(l)["question"] for l in open(SHARED / "benchmarks/superlim2/swefaq_test.jsonl", encoding="utf-8")]
@@ -89,5 +100,6 @@ def speed(n: int) -> None:
 if __name__ == "__main__":
     quality()
     pages()
+    world()
     for n in (100, 1000, 10000):
         speed(n)

@@ -131,7 +131,7 @@ def concept_tags(study_dir: Path, embedder) -> tuple[int, int, int]:
     mean = X.mean(axis=0)
     model = model_from_config(cfg)
     c = cfg["concepts"]
-    tagger = ConceptTagger(c["segment_min_z"], c["segment_min_margin"], c["cue_min_z"], c["mention_min_z"]).fit(
+    tagger = ConceptTagger(c["segment_min_z"], c["cue_min_z"], c["segment_floor"]).fit(
         model.concepts, lambda phrases: embed_texts(study.store, embedder, phrases)[0], mean)
     tags, _ = tagger.tag(centre(X, mean), units.texts, [model._allowed(a) for a in units.attributes])
     tagged = [i for i in range(len(tags)) if tags[i] >= 0]
@@ -159,11 +159,10 @@ def _model_class(no_merge=False, no_gather=False):
     from pipeline.theme_model import ThemeModel
 
     class Variant(ThemeModel):
-        def _name(self, *args):
-            # _name(all_defs, ..., shaped): with every theme counted as "shaped", two themes
-            # named by one concept keep their members (the smaller loses the name) instead of
-            # being merged
-            return super()._name(*args[:-1], set(args[0]) if no_merge else args[-1])
+        def _one_theme_per_concept(self, st, named, shaped):
+            # with every theme counted as "shaped", two themes named by one concept keep their
+            # members (the smaller loses the name) instead of being merged
+            return super()._one_theme_per_concept(st, named, set(named) if no_merge else shaped)
 
         def _gather(self, *args, **kwargs):
             if not no_gather:

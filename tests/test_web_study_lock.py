@@ -1,0 +1,112 @@
+"""One writer per study across processes (issue 18, item 11): the study lock the page takes is
+the one the CLI and the notebooks' Study take, re-entrant within a process (the page's own jobs
+and a Study method calling another never refuse themselves), refused with a Swedish message
+naming the study in another process. Real processes, real files, real store."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from conftest import ROOT
+
+TOKEN = "tok-lock"
+TEXT = ("Samordningsteam Ekbacka\n\n- ”Jag fick hjälp att hitta en praktikplats som passade mig.”\n"
+        "- ”Personalen lyssnade alltid och tog mig på allvar.”\n- ”Gruppträffarna gav mig struktur i veckan.”\n")
+
+
+@pytest.fixture
+def study(tmp_path):
+    from pipeline import Study
+    path = tmp_path / "studier" / "Vår studie"
+    src = tmp_path / "svar.md"
+    src.write_text(TEXT, encoding="utf-8")
+    with Study(path) as s:
+        s.ingest(src)
+    return path
+
+
+def _cli(study, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline", *args, "--study", str(study)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _page(study):
+    from starlette.testclient import TestClient
+
+    from pipeline.web.app import create_app
+    from pipeline.web.security import csrf_token
+    app = create_app(study.parent, TOKEN)
+    client = TestClient(app, base_url="http://127.0.0.1")
+    client.get(f"/?token={TOKEN}")
+    client.csrf = csrf_token(TOKEN)
+    client.runner = app.state.runner
+    return client
+
+
+def test_a_notebook_in_another_process_holds_the_study_and_the_cli_and_page_wait(study, capsys):
+    from pipeline import Study, cli
+    from pipeline.study import StudyBusy
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys\nfrom pipeline import Study\ns = Study(sys.argv[1], create=False)\n"
+        "with s.lock():\n    print('held', flush=True)\n    sys.stdin.readline()\n"), str(study)],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        before = sorted(p.name for p in study.iterdir())
+        # the CLI in this process: refused before anything is written, the study named
+        assert cli.main(["themes", "--study", str(study)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("FEL: Studien 'Vår studie' är upptagen: Arbete i en notebook pågår redan")
+        assert "Vänta tills den är klar" in err
+        assert sorted(p.name for p in study.iterdir()) == before           # no codebook.yaml, no out/
+        with Study(study, create=False) as s:
+            with pytest.raises(StudyBusy, match="Vår studie"):
+                s.segment()
+            assert s.info(review=False)["segments"]                        # reading is never refused
+        # the page: a button that writes is refused with the same message (409), the page still reads
+        web = _page(study)
+        r = web.post("/studie/Vår studie/teman/kor", data={"csrf": web.csrf})
+        assert r.status_code == 409 and "Studien &#39;Vår studie&#39; är upptagen" in r.text
+        r = web.post("/studie/Vår studie/filer", data={"csrf": web.csrf}, files=[("filer", ("b.md", TEXT.encode()))])
+        assert r.status_code == 409 and not (study / "källfiler" / "b.md").exists()
+        assert web.get("/studie/Vår studie/inlast").status_code == 200
+    finally:
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(30)
+    assert holder.returncode == 0
+    assert cli.main(["segment", "--study", str(study)]) == 0               # released: the CLI works again
+
+
+def test_a_job_on_the_page_refuses_a_cli_run_in_another_process_but_not_itself(study):
+    from pipeline import Study
+    web = _page(study)
+    inside, go_on = threading.Event(), threading.Event()
+
+    def work(job):
+        with Study(study, create=False) as s:                              # the job's own writes: not refused
+            s.segment()
+        inside.set()
+        assert go_on.wait(120)
+        with Study(study, create=False) as s:
+            s.segment()
+
+    web.runner.start(study, "themes", work)
+    try:
+        assert inside.wait(60)
+        run = _cli(study, "themes")
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert "FEL: Studien 'Vår studie' är upptagen: Beräkning av teman pågår redan" in run.stderr
+        assert not (study / "codebook.yaml").exists()
+        # the same process: one job at a time per study (two tabs)
+        r = web.post("/studie/Vår studie/teman/kor", data={"csrf": web.csrf})
+        assert r.status_code == 409 and "Beräkning av teman pågår redan" in r.text
+    finally:
+        go_on.set()
+        web.runner.wait(study)
+    assert web.get("/studie/Vår studie/jobb").json()["status"] == "ok"
+    run = _cli(study, "segment")
+    assert run.returncode == 0, run.stderr
