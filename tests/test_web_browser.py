@@ -249,7 +249,8 @@ def test_files_dropped_on_the_page_are_read(server, browser):
     d.get(f"{server['base']}/")
     d.find_element(By.ID, "study-name").send_keys("Släppta filer")
     _submit(d, d.find_element(By.ID, "create-study"))
-    _wait(d, lambda x: x.find_elements(By.ID, "dropzone"), 30)
+    # the drop is dispatched only once the page has loaded (app.js listens from then on)
+    _wait(d, lambda x: x.find_elements(By.ID, "dropzone") and _idle(x), 30)
     d.execute_script("""
         const text = "Samordningsteam Ekbacka\\n\\n- ”Jag fick stöd att söka jobb och har nu en anställning.”\\n";
         const dt = new DataTransfer();
