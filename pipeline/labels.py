@@ -118,12 +118,15 @@ def _adjective_form(word: str) -> bool:
 
 def _verb_form(word: str) -> bool:
     """A verb by spaCy's lemma table: present tense arbetar (arbeta), läser (läsa); past tense
-    visste (veta), arbetade (arbeta); a participle in -erad (isolerad)."""
+    visste (veta), arbetade (arbeta), passive anställdes (anställa); a participle in -erad (isolerad)."""
     from .represent import lemma_table
     lemma = lemma_table().get(word, word)
     if len(word) > 6 and re.search(r"(erad|erade|erat)$", word):
         return True
-    return lemma.endswith("a") and lemma != word and (word in (lemma + "r", lemma[:-1] + "er") or word.endswith(("de", "te")))
+    if word.endswith(("des", "tes")) and word == lemma + "es":          # anställdes (anställd)
+        return True
+    return lemma.endswith("a") and lemma != word and (word in (lemma + "r", lemma[:-1] + "er")
+                                                      or word.endswith(("de", "te", "des", "tes", "as")))
 
 
 def label_problems(label: str) -> list[str]:
