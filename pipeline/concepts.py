@@ -137,20 +137,27 @@ class ConceptSettings:
 # only by critique, praise only where the words are not negated or wished for.
 WISH_WORDS = (r"önsk\w*|skulle (vilja|behöva|gärna|önska)|hade (varit|velat|behövt)|vore (bra|bättre|skönt|önskvärt)"
               r"|borde|bättre om|gärna (mer|fler)|mer av|vill ha|saknar|behövs|behöver (mer|fler)"
-              r"|kan förbättras|förbättr\w*|ändra på|viktigt att|är viktigt")
+              r"|kan förbättras|förbättr\w*|ändra på")
 WISH_STRONG = re.compile(r"(?i)\b(" + WISH_WORDS + ")")
-WISH = re.compile(r"(?i)\b(" + WISH_WORDS + r"|saknade|saknat|fler\b|mer\b|längre\b)")
-CRITIQUE = re.compile(r"(?i)\b((inte|aldrig|ingen|inget|inga) (\w+ )?(hjälp\w*|stöd\w*|bra|fungera\w*|lyssna\w*|förstå\w*|bry\w*|brydde|"
-                      r"svar\w*|kontakt\w*|lett|leder|gett|ger|fått|får|tid|plats|vettig\w*|respekt\w*)"
+# "det är viktigt att …" asks for something as often as it praises what is there ("det har varit
+# viktigt att bryta isoleringen"): evidence for a wish, no reason to doubt praise
+WISH = re.compile(r"(?i)\b(" + WISH_WORDS + r"|viktigt att|är viktigt|saknade|saknat|fler\b|mer\b|längre\b)")
+CRITIQUE = re.compile(r"(?i)\b((inte|aldrig|ingen|inget|inga) (ens )?(\w+ ){0,2}(hjälp\w*|stöd\w*|bra|fungera\w*|lyssna\w*|förstå\w*|bry\w*|brydde|"
+                      r"svar\w*|kontakt\w*|lett|leder|gett|ger|fått|får|tid|plats|vettig\w*|respekt\w*|träffa\w*|kalla\w*|ringt|hört|"
+                      r"kontroll\w*|krav)|slutar (\w+ )?bry|(måste|får|fick|fått) vänta(?! in)|vänta, vänta|konstig\w*|lönlös\w*|tramsig\w*"
+                      r"|förvaring\w*|stulen tid|glapp|substitut|galna?|orimlig\w*|onåd|kändes fel|är fel|var fel"
                       r"|(?<!mår )(?<!mådde )(?<!må )(?<!mått )dålig\w*|sämre|sämst|svår\w*|problem\w*|brist\w*|tyvärr|synd|jobbig\w*|krångl\w*|stressig\w*"
                       r"|för (lite|mycket|få|lång|länge|kort|trång\w*|styrt)|saknade|saknas|missnöjd\w*|besvik\w*|orättvis\w*"
                       r"|negativ\w*|rörig\w*|oklar\w*|otydlig\w*|kaos\w*|trång\w*|kritik\w*|oro\w*|krock\w*|hinder|hindr\w*"
                       r"|prioriteras bort|hänger på|för många|meningslös\w*|värdelös\w*|slöseri|förnedr\w*|kränk\w*|skandal\w*"
                       r"|katastrof\w*|fungerar inte|fungerade inte|struntar|skickas runt|bollas)")
+NOTHING = re.compile(r"(?i)\b(saknar (ingenting|inget)|inget (att|jag vill) (ändra|förbättra)|ingenting (att|jag vill) (ändra|förbättra)"
+                     r"|inget att klaga på|allt är bra som det är)")
 NEGATION = re.compile(r"(?i)\b(inte|aldrig|ingen|inget|inga|utan|knappast|varken)\b")
 WORD_AT = re.compile(r"\w+")
 NEGATED_WORD = re.compile(r"(?i)lös[a-z]*$|^(o|icke)")
 CLAUSE_BREAK = re.compile(r"[.!?;:,]|\bmen\b")
+PART_BREAK = re.compile(r"[.!?;]|\bmen\b")
 
 
 def sense_ok(kind: str, text: str, start: int, asked_wish: bool) -> bool:
@@ -162,15 +169,24 @@ def sense_ok(kind: str, text: str, start: int, asked_wish: bool) -> bool:
     if kind == "critique":
         return CRITIQUE.search(text) is not None
     if kind == "nothing":
-        return asked_wish
+        return asked_wish or NOTHING.search(text) is not None
     word = WORD_AT.match(text, start)
     if word and NEGATED_WORD.search(word.group()):
         return False                                   # "meningslösa", "hopplös"
-    clause_start = max([m.end() for m in CLAUSE_BREAK.finditer(text, 0, start)] or [0])
-    clause_end = next((m.start() for m in CLAUSE_BREAK.finditer(text, start)), len(text))
+    clause_start, clause_end = _around(CLAUSE_BREAK, text, start)
     if NEGATION.search(text, clause_start, start) or "?" in text[clause_end:clause_end + 1]:
         return False
+    part_start, part_end = _around(PART_BREAK, text, start)
+    if CRITIQUE.search(text[part_start:part_end]):
+        return False                                   # "lönlösa praktiker": praise cue, critical words
     return asked_wish is False and WISH_STRONG.search(text) is None
+
+
+def _around(breaks: re.Pattern, text: str, at: int) -> tuple[int, int]:
+    """Where the stretch of `text` around position `at` between two breaks starts and ends."""
+    start = max([m.end() for m in breaks.finditer(text, 0, at)] or [0])
+    end = next((m.start() for m in breaks.finditer(text, at)), len(text))
+    return start, end
 
 
 class ConceptTagger:

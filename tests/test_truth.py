@@ -35,6 +35,36 @@ def test_a_cue_counts_only_in_the_right_sense(kind, text, wish, ok):
     assert concepts.sense_ok(kind, text, start, wish) is ok
 
 
+@pytest.mark.parametrize("kind,text,cue,wish,ok", [
+    # praise among critical words of the same sentence is no praise
+    ("praise", "Förut gick jag runt mellan lönlösa praktiker.", "praktik", False, False),
+    ("praise", "Praktiken var bra. Men allt annat kändes fel.", "praktik", False, True),
+    # "viktigt att" in a past-tense account is praise, not a wish
+    ("praise", "Det har varit viktigt att komma ur isoleringen.", "isoler", False, True),
+    # "nothing to improve" said outright, also to a question that asks both
+    ("nothing", "Allt fungerar och jag saknar ingenting.", "ingenting", False, True),
+    ("nothing", "Det blev ingenting av det.", "ingenting", False, False),
+    # critique in plain words: never met, told to wait
+    ("critique", "Jag har aldrig ens träffat min handläggare.", "handläggar", False, True),
+    ("critique", "De säger bara att jag måste vänta.", "vänta", False, True),
+    ("critique", "Vi fick vänta in resten av gruppen.", "vänta", False, False),
+])
+def test_sense_at_a_named_cue(kind, text, cue, wish, ok):
+    assert concepts.sense_ok(kind, text, text.lower().index(cue), wish) is ok
+
+
+def test_cues_that_name_something_else_are_not_evidence():
+    """Word beginnings that also begin other words: "strukturera", "kostnader", "aktivitetsstöd",
+    "bemöter en kund" (someone else treated), "vänta in"."""
+    lex = {c.id: c for c in concepts.load()}
+    tagger = concepts.ConceptTagger().fit(list(lex.values()), lambda xs: np.eye(len(xs), 4), np.zeros(4))
+    texts = ["Jag behövde hjälp att strukturera mitt CV.", "Kostnaderna för resor är höga.",
+             "Mitt aktivitetsstöd kom sent.", "Vi övade på hur man bemöter en kund.", "Vi fick vänta in bussen."]
+    hits = tagger.cue_matrix(texts)
+    ids = [c.id for c in tagger.concepts_]
+    for row, wrong in zip(hits, ["struktur", "maende", "aktiviteter", "bemotande", "vantetid"]):
+        assert not row[ids.index(wrong)]
+
 def test_a_theme_is_named_by_a_concept_only_by_a_clear_majority():
     respondents = [f"r{i}" for i in range(10)]
     carried = [{0}] * 5 + [set()] * 5
