@@ -52,6 +52,23 @@ def families(path: str | Path | None = None) -> dict[str, list[str]]:
     return _load(path)[1]
 
 
+def voice_of(path: str | Path | None = None) -> str:
+    """Whose words the list is written for: "participants" (the default; begrepp.yaml) or
+    "staff" (samverkan.yaml) — the list's top-level `voice`."""
+    return _load(path)[2]
+
+
+# Staff and partners speak of the participants in the third person and of their organisation as
+# "vi"; participants write "jag". A segment with the first and none of the second is in staff voice.
+STAFF_VOICE = re.compile(r"(?i)\b(deltagar\w*|ungdomar\w*|individ\w*|målgrupp\w*|brukar\w*|klient\w*|de arbetssökande"
+                         r"|medarbetare|verksamhet\w*|vi (har|ser|arbetar|jobbar|kan|vill|gör|erbjuder|samarbetar|märker))\b")
+FIRST_PERSON = re.compile(r"(?i)\b(jag|mig|min|mitt|mina)\b")
+
+
+def staff_voiced(text: str) -> bool:
+    return STAFF_VOICE.search(text) is not None and FIRST_PERSON.search(text) is None
+
+
 def shipped_text(name: str = "begrepp") -> str:
     """The text of a lexicon shipped with narrativ ("begrepp": participants; "samverkan": staff
     and partners on samverkan)."""
@@ -76,10 +93,10 @@ def background(lexicon: str = "") -> list[str]:
     return out
 
 
-def _load(path) -> tuple[list[Concept], dict[str, list[str]]]:
+def _load(path) -> tuple[list[Concept], dict[str, list[str]], str]:
     import yaml
     if path == "none":
-        return [], {}
+        return [], {}, "participants"
     if path == "samverkan":
         where, text = Path("pipeline/data/samverkan.yaml"), shipped_text("samverkan")
     elif path:
@@ -112,7 +129,10 @@ def _load(path) -> tuple[list[Concept], dict[str, list[str]]]:
         except re.error as exc:
             raise StudyError(f"{where}: begrepp '{raw['id']}': en cue är inget giltigt reguljärt uttryck ({exc})") from None
     fam = {str(k): [str(x) for x in v] for k, v in (data.get("families") or {}).items()}
-    return out, fam
+    voice = str(data.get("voice") or "participants")
+    if voice not in ("participants", "staff"):
+        raise StudyError(f"{where}: voice ska vara participants eller staff")
+    return out, fam, voice
 
 
 @dataclass(frozen=True)
@@ -146,6 +166,8 @@ CRITIQUE = re.compile(r"(?i)\b((inte|aldrig|ingen|inget|inga) (ens )?(\w+ ){0,2}
                       r"svar\w*|kontakt\w*|lett|leder|gett|ger|fått|får|tid|plats|vettig\w*|respekt\w*|träffa\w*|kalla\w*|ringt|hört|"
                       r"kontroll\w*|krav)|slutar (\w+ )?bry|(måste|får|fick|fått) vänta(?! in)|vänta, vänta|konstig\w*|lönlös\w*|tramsig\w*"
                       r"|förvaring\w*|stulen tid|glapp|substitut|galna?|orimlig\w*|onåd|kändes fel|är fel|var fel"
+                      r"|avslag\w*|neka\w*|nekad\w*|skäll\w*|inkompetent\w*|utförsäkr\w*|överklag\w*|väntan|slåss|"
+                      r"näbbar och klor|tråkig\w*|värsta|bakåt|avbr\w*|tvinga\w*|förnedr\w*|stressad\w*"
                       r"|(?<!mår )(?<!mådde )(?<!må )(?<!mått )dålig\w*|sämre|sämst|svår\w*|problem\w*|brist\w*|tyvärr|synd|jobbig\w*|krångl\w*|stressig\w*"
                       r"|för (lite|mycket|få|lång|länge|kort|trång\w*|styrt)|saknade|saknas|missnöjd\w*|besvik\w*|orättvis\w*"
                       r"|negativ\w*|rörig\w*|oklar\w*|otydlig\w*|kaos\w*|trång\w*|kritik\w*|oro\w*|krock\w*|hinder|hindr\w*"
@@ -158,12 +180,14 @@ WORD_AT = re.compile(r"\w+")
 NEGATED_WORD = re.compile(r"(?i)lös[a-z]*$|^(o|icke)")
 CLAUSE_BREAK = re.compile(r"[.!?;:,]|\bmen\b")
 PART_BREAK = re.compile(r"[.!?;]|\bmen\b")
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s")
 
 
 def sense_ok(kind: str, text: str, start: int, asked_wish: bool) -> bool:
     """Is a cue found at `start` in `text` evidence for a concept of this kind? A wish needs a
     wish (the answer to the wish question, or wish words); critique needs critical words; praise
-    and outcomes need the cue's clause free of negation before it and the text not to be a wish."""
+    and outcomes need the cue's clause free of negation before it and its sentence free of critical
+    words and not a wish."""
     if kind == "wish":
         return asked_wish or WISH.search(text) is not None
     if kind == "critique":
@@ -179,7 +203,7 @@ def sense_ok(kind: str, text: str, start: int, asked_wish: bool) -> bool:
     part_start, part_end = _around(PART_BREAK, text, start)
     if CRITIQUE.search(text[part_start:part_end]):
         return False                                   # "lönlösa praktiker": praise cue, critical words
-    return asked_wish is False and WISH_STRONG.search(text) is None
+    return asked_wish is False and WISH_STRONG.search(text, part_start, part_end) is None
 
 
 def _around(breaks: re.Pattern, text: str, at: int) -> tuple[int, int]:
@@ -209,6 +233,7 @@ class ConceptTagger:
         corpus mean used to centre the segments."""
         from .vectors import centre
         self.concepts_ = concepts
+        self.embed_, self.mean_ = embed, mean
         protos = [centre(embed(c.phrases()), mean).mean(axis=0) for c in concepts]
         self.P_ = unit_rows(np.vstack(protos)) if protos else np.zeros((0, len(mean)))
         self.cues_ = [re.compile(r"(?i)\b(?:" + "|".join(_cue(x) for x in c.cues) + ")") if c.cues else None
@@ -277,12 +302,34 @@ class ConceptTagger:
         if k == 0:
             return np.full(n, -1), [set() for _ in range(n)]
         wish = wish if wish is not None else [False] * n
-        Zm = np.where(self._allowed_matrix(allowed, k), _zscores(S), -np.inf)
-        cued = self.sensed(texts, self.cue_matrix(texts), wish) & (Zm >= self.cue_min_z)
+        ok = self._allowed_matrix(allowed, k)
+        Zm = np.where(ok, _zscores(S), -np.inf)
+        sensed = self.sensed(texts, self.cue_matrix(texts), wish) & ok
+        cued = sensed & (Zm >= self.cue_min_z)
+        cued |= self._by_sentence(texts, sensed & ~cued)
         similar = (S >= self.floor) & (Zm >= self.min_z)
         carried = cued | similar
         best = np.where(carried.any(axis=1), np.argmax(np.where(carried, Zm, -np.inf), axis=1), -1)
         return best, [set(map(int, np.flatnonzero(r))) for r in carried]
+
+    def _by_sentence(self, texts: list[str], doubted: np.ndarray) -> np.ndarray:
+        """A cue in an answer of several sentences: the embedding is asked about the sentence
+        that holds it (a whole answer's vector speaks for all its sentences at once)."""
+        from .vectors import centre
+        out = np.zeros_like(doubted)
+        cells = [(i, k, sent) for i, k in zip(*np.nonzero(doubted))
+                 if len(sent := self._cue_sentence(texts[i], int(k))) < len(texts[i].strip())]
+        if not cells:
+            return out
+        Z = _zscores(unit_rows(centre(self.embed_([c[2] for c in cells]), self.mean_)) @ self.P_.T)
+        for (i, k, _), z in zip(cells, Z):
+            out[i, k] = z[k] >= self.cue_min_z
+        return out
+
+    def _cue_sentence(self, text: str, k: int) -> str:
+        m = self.cues_[k].search(text)
+        start, end = _around(SENTENCE_BREAK, text, m.start()) if m else (0, len(text))
+        return text[start:end + 1].strip()
 
     def _allowed_matrix(self, allowed: list[set[str] | None], k: int) -> np.ndarray:
         kinds = np.array([c.kind for c in self.concepts_])

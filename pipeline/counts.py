@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 BASE_WORD = "deltagare"
-BASE_SENTENCE = ("Antal = {noun} vars fritextsvar hör till temat; andelen räknas på de {base} {noun} "
-                 "som svarat i fritext (personal, artiklar och rapporttext räknas inte).")
+BASE_SENTENCE = ("Antalen i texten räknar de {noun} som själva skriver det som sägs (fler kan mena samma sak "
+                 "med andra ord); antalet vid ett tema räknar alla {noun} vars svar hör till temat; andelen "
+                 "räknas på de {base} {noun} som svarat i fritext (personal, artiklar och rapporttext räknas inte).")
 NAMED_KEYS = ("team", "site")                     # attributes whose values are names of places/teams
 KIND_NOTE = {"new": " (nytt tema)", "nothing": ""}
 _ABBR = re.compile(r"^(?P<long>.+?)\s*\((?P<short>[^()]{1,15})\)$")

@@ -186,7 +186,7 @@ class ThemeModel:
         inductive_k, skipped = self._cluster_rest(st, units, C)
         all_defs = {**defs, **st.new_defs}
         tags, carried = self._tag(units, C, embed, mean)
-        likeness = self._likeness(X, embed)
+        likeness = self._likeness(X, units.texts, embed)
         fits = likeness >= self.csettings.min_likeness
         found = coverage(units, carried, [])
         if not fits:                   # the concept list does not fit this material: nothing carries it
@@ -318,19 +318,24 @@ class ThemeModel:
             new_theme(groups[topic], "cluster")
         return clusterer.k_
 
-    def _likeness(self, X: np.ndarray, embed) -> float:
+    def _likeness(self, X: np.ndarray, texts: list[str], embed) -> float:
         """How much the material reads like what the concept list is written for: the share of
         segments nearer (by `like_margin`, raw cosine) to an example phrasing of the list than to
         any sentence of other kinds (pipeline/data/bakgrund.txt: courses, services, staff and
         organisation talk, health-care questions). Measured (bench_truth): participants' answers
-        0.79-0.98; staff statements 0.49-0.50, course comments 0.06-0.39, health-care FAQ 0.25."""
-        from .concepts import background
+        0.79-0.98; staff statements 0.49-0.50, course comments 0.06-0.39, health-care FAQ 0.25.
+        A list for participants' words (voice "participants") is not like a segment in staff
+        voice (`concepts.staff_voiced`): staff on samverkan came to 0.61 on likeness alone."""
+        from .concepts import background, staff_voiced, voice_of
         phrases = [p for c in self.concepts for p in c.examples]
         if not phrases or not len(X):
             return 0.0
         mine = (X @ embed(phrases).T).max(axis=1)
         other = (X @ embed(background(self.csettings.lexicon)).T).max(axis=1)
-        return float((mine - other >= self.csettings.like_margin).mean())
+        like = mine - other >= self.csettings.like_margin
+        if voice_of(self.csettings.lexicon or None) == "participants":
+            like &= ~np.array([staff_voiced(t) for t in texts], dtype=bool)
+        return float(like.mean())
 
     def _tag(self, units: Units, C: np.ndarray, embed, mean) -> tuple[np.ndarray, list[set[int]]]:
         """5a. The concepts each segment's own words carry (pipeline.concepts.ConceptTagger) and

@@ -208,8 +208,9 @@ def test_llm_draft_is_grounded_and_gets_pseudonymised_text_only(demo_copy):
         m = load_material(s.store)
     t = m.themes[0]
     sid = t.representative[0]
+    other = next(x for x in m.themes[1:] if x.narrative)       # a theme a concept names
     reply = (f"Många deltagare tar upp {t.label.lower()}. En skriver: ”{m.segments[sid]['text']}” [{sid}]\n\n"
-             f"Flera beskriver att de {m.themes[1].narrative}. [{m.themes[1].representative[0]}]")
+             f"Flera beskriver att de {other.narrative}. [{other.representative[0]}]")
     with _llm_study(demo_copy, reply) as (study, endpoint):
         draft = study.draft()
     assert draft.drafter == "llm:stub" and len(draft.paragraphs) == 2

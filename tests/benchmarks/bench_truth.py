@@ -12,9 +12,12 @@ SCORER = ROOT.parent / "shared" / "tools" / "score_against_coding.py"
 norm = lambda t: re.sub(r"\W+", " ", t).strip().lower()
 tp = Counter(); fp = Counter(); fn = Counter(); per_set = {}
 # arguments: set names (default: all in tests/fixtures/real), and KEY=VALUE settings of
-# [concepts] for every study (e.g. min_coverage=0 to see the tagger without the fit gate)
+# [concepts] for every study (e.g. cue_min_z=1.0; lexicon='"samverkan"' scores the staff list
+# against the sets' concepts_samverkan coding)
 SETS = [a for a in sys.argv[1:] if "=" not in a] or sorted(p.stem[5:] for p in FIX.glob("gold_*.json"))
 EXTRA = "[concepts]\n" + "".join(f"{a.split('=')[0]} = {a.split('=')[1]}\n" for a in sys.argv[1:] if "=" in a)
+# the staff list is scored against the blind coding of its own concepts (set 3: concepts_samverkan)
+KEY = "concepts_samverkan" if "samverkan" in EXTRA else "concepts"
 for name in SETS:
     d = Path(f"/tmp/meas/{name}")
     if d.exists():
@@ -31,7 +34,7 @@ for name in SETS:
             print("draft:", e)
     gold = json.load(open(FIX / f"gold_{name}.json"))
     data = json.load(open(d / "out" / "themes.json"))
-    qs = {q["id"]: (norm(q["text"]), set(q.get("concepts") or [])) for q in gold["quotes"]}
+    qs = {q["id"]: (norm(q["text"]), set(q.get(KEY) or [])) for q in gold["quotes"]}
     # segment-level carried concepts -> statement level
     carried = defaultdict(set)
     segtext = {}
