@@ -148,6 +148,14 @@ def segment_keys(store) -> dict[tuple, str]:
     return out
 
 
+def _holding(keys: dict[tuple, str], source: str, locator: str, text: str) -> str | None:
+    """The segment at this place that holds the coded text: coded sentence by sentence, a short
+    answer is one segment today ([segment] keep_whole_chars), and the codes of its sentences
+    are the answer's."""
+    text = str(text).strip()
+    return next((sid for (f, pos, t), sid in keys.items() if f == source and pos == locator and text and text in t), None)
+
+
 def _names(cell: str, matcher: Matcher) -> list[str]:
     """The theme names in one cell: split on ; | and new lines, and on commas unless the part
     is a name as it stands (labels may hold commas)."""
@@ -172,6 +180,7 @@ def read_table_coding(path: Path, matcher: Matcher, known: set[str], store=None)
         frame["segment_id"] = [
             keys.get((r[key_cols[0]], r[key_cols[1]], r[key_cols[2]]))
             or keys.get((r[key_cols[0]], r[key_cols[1]], PLACEHOLDER_ANY.sub("[X]", r[key_cols[2]])))
+            or _holding(keys, r[key_cols[0]], r[key_cols[1]], r[key_cols[2]])
             or f"{r[key_cols[0]]}, {r[key_cols[1]]}" for _, r in frame.iterrows()]
         id_col = "segment_id"
     if id_col is None:

@@ -24,6 +24,11 @@ _BEFORE_VERB = set("jag du han hon vi ni man kan ska skulle vill måste kunde".s
 # adjectives and pronouns that stand where nouns do ("min egen", "de andra")
 _NOT_NOUNS = set("""egen eget egna annan annat andra hel helt hela samma viss visst vissa liten litet lilla små stor
     stort stora ny nytt nya gammal gammalt gamla bra god gott goda sådan sådant sådana mycket lite mer mest fler flest""".split())
+# nouns of time and manner that every answer uses and no theme is about ("Om veckan", "Om tiden")
+_NO_TOPIC = set("""dag dagen dagar dagarna vecka veckan veckor veckorna månad månaden månader år året åren
+    gång gången gånger tid tiden tider sätt sättet sak saken saker sakerna del delen delar liv livet""".split())
+# articles: after them a noun phrase starts, and a word followed by a noun there is an attribute
+_ARTICLES = set("en ett den det de".split())
 # endings of adjectives, participles and adverbs: not the noun a label is about
 _NOT_NOUN = re.compile(r"(tt|ig|igt|iga|isk|iskt|iska|ande|ende|bar|bart|bara|sam|samt|samma|lig|ligt|liga|nt|ade|erade|vis)$")
 # a label never ends on these: prepositions, conjunctions, auxiliaries, articles, pronouns
@@ -77,27 +82,44 @@ def _noun_form(key: str, texts: list[str], tok: LemmaTokenizer) -> str | None:
     noun (after an article, possessive or preposition at least once; not an adjective ending;
     not mostly capitalised inside a sentence, as names of places and organisations are)."""
     forms: Counter = Counter()
-    after_det = after_verb_word = capitalised = inside = 0
+    after_det = after_verb_word = capitalised = inside = attribute = 0
     for text in texts:
-        words = [m.group() for m in TOKEN.finditer(text)]
+        found = list(TOKEN.finditer(text))
+        words = [m.group() for m in found]
         for j, w in enumerate(words):
             if tok.keys([w]) != [key]:
                 continue
             forms[w.lower()] += 1
             before = words[j - 1].lower() if j > 0 else ""
             after_det += before in _BEFORE_NOUN
+            joined = j + 1 < len(words) and not text[found[j].end():found[j + 1].start()].strip()
+            after = words[j + 1] if joined else ""
+            # "en säker plats": the word stands before the noun of its phrase
+            attribute += before in _ARTICLES and _noun_after(after)
             after_verb_word += before in _BEFORE_VERB or (before == "att" and w.lower().endswith("a"))
             if j > 0:
                 inside += 1
                 capitalised += w[:1].isupper()
-    if not forms or not after_det or after_verb_word >= after_det:
+    if not forms or not after_det or after_verb_word >= after_det or attribute * 2 >= after_det:
         return None
     # the form most written, a definite or plural form first ("kursen" rather than "kurs")
     form = min(forms.items(), key=lambda kv: (not _DEFINITE.search(kv[0]), -kv[1], len(kv[0]), kv[0]))[0]
-    if _NOT_NOUN.search(form) or form in _BEFORE_NOUN or form in _NOT_NOUNS or _verb_form(form) or _adjective_form(form) \
+    if _NOT_NOUN.search(form) or form in _BEFORE_NOUN or form in _NOT_NOUNS or form in _NO_TOPIC \
+            or _verb_form(form) or _adjective_form(form) \
             or (inside and capitalised * 2 > inside):
         return None
     return form
+
+
+_ADVERBS = set("där här som inom utanför bland hemma nu också verkligen väldigt mycket lite bara ju".split())
+
+
+def _noun_after(word: str) -> bool:
+    """Could `word` be the noun of a phrase an earlier word stands before (not a function word,
+    an adverb or a verb form)?"""
+    low = word.lower()
+    return word.isalpha() and word.islower() and not (low in DANGLING or low in _BEFORE_NOUN or low in _BEFORE_VERB
+                                                        or low in _ADVERBS or _verb_form(low))
 
 
 def _base(form: str) -> str:

@@ -38,14 +38,20 @@ def study(study_dir):
 def hand(study):
     """The hand coding mapped to today's segment ids: segment id -> set of concept ids."""
     keys = ag.segment_keys(study.store)
+    at: dict = {}                                  # (file, position) -> [(text, segment id)]
+    for (f, pos, text), sid in keys.items():
+        at.setdefault((f, pos), []).append((text, sid))
     out, missing = {}, []
     with open(CODED, encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
-            sid = keys.get((r["fil"], r["position"], r["text"]))
+            # coded sentence by sentence; a short answer is one segment now: the codes of its
+            # sentences are the answer's
+            sid = keys.get((r["fil"], r["position"], r["text"])) or next(
+                (s for text, s in at.get((r["fil"], r["position"]), []) if r["text"] in text), None)
             if sid is None:
                 missing.append(r["position"])
             else:
-                out[sid] = set(r["teman"].split(";"))
+                out.setdefault(sid, set()).update(r["teman"].split(";"))
     return out, missing
 
 

@@ -118,6 +118,19 @@ def test_new_theme_labels_are_complete_phrases():
         assert not label_problems(good), good
 
 
+
+def test_an_attribute_or_a_word_of_time_is_no_topic():
+    """"en säker plats", "en social situation": the word before the noun is no topic of its own;
+    "veckan" and "tiden" are in every kind of answer and say nothing of what a theme is about."""
+    texts = {f"s{i}": t for i, t in enumerate([
+        "Det blev en säker plats för mig.", "Här fanns en säker miljö.", "Jag fick en säker start.",
+        "Vi träffas två gånger i veckan.", "Under veckan händer mycket.", "Resten av veckan är lugn."])}
+    resp = {k: k for k in texts}
+    assert term_label(["säker"], {k: texts[k] for k in ("s0", "s1", "s2")}, resp, [])[0] == MIXED
+    assert term_label(["veckan"], {k: texts[k] for k in ("s3", "s4", "s5")}, resp, [])[0] == MIXED
+    kurs = {"a": "Jag gillade kursen mycket.", "b": "Om kursen: bra.", "c": "Vi pratade om kursen efteråt."}
+    assert term_label(["kursen"], kurs, {k: k for k in kurs}, [])[0] == "Om kursen"
+
 def test_every_label_of_the_demo_passes_the_screen(demo_run):
     data = json.loads((demo_run / "out" / "themes.json").read_text(encoding="utf-8"))
     for t in data["themes"]:
