@@ -395,16 +395,17 @@ def import_codebook(path: Path, study_dir: Path) -> tuple[int, int]:
     by_id = book.by_id()
     by_guid = {guid("theme", t.id): t for t in book.themes}
     by_label = {t.label.casefold(): t for t in book.themes}
-    names = [c.name.casefold() for c in codes]
+    names = [c.theme_id or c.name.casefold() for c in codes]      # two codes of one label differ by id
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise StudyError(f"{path}: kodnamnet '{dupes[0]}' finns flera gånger")
     added = updated = 0
     used = set(by_id)
     brought: dict[str, str] = {}                # theme id -> the colour its code brought
+    claimed = {c.theme_id for c in codes if c.theme_id}
     for code in codes:
         theme = (by_id.get(code.theme_id) if code.theme_id else None) or by_guid.get(code.guid) \
-            or by_label.get(code.name.casefold())
+            or _by_label(by_label, code, claimed)
         if theme is not None:
             # a theme found by discovery keeps no examples (its members define it) unless the
             # code brings its own; a description equal to the one narrativ gave is not copied
@@ -433,6 +434,13 @@ def import_codebook(path: Path, study_dir: Path) -> tuple[int, int]:
     study_dir.mkdir(parents=True, exist_ok=True)
     cb.save(book_path, book)
     return added, updated
+
+
+def _by_label(by_label: dict, code: Code, claimed: set[str]):
+    """The theme a code matches by label, unless another code in the file names that theme by
+    its id ("Väntan" K07 does not take over "väntan" T05 when the file has T05 too)."""
+    theme = by_label.get(code.name.casefold())
+    return None if theme is None or (theme.id in claimed and theme.id != code.theme_id) else theme
 
 
 def _keep_colour(theme, colour: str | None) -> None:
