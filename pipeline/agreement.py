@@ -10,7 +10,12 @@ QDA tool, and `narrativ agreement --coded FILE` compares:
     "-") says that no theme fits;
   * a REFI-QDA project (.qdpx) coded in another tool: every coding not made by narrativ's user,
     on a selection covering at least half of a segment, codes that segment; documents without
-    any such coding are taken as not coded.
+    any such coding are taken as not coded. narrativ's codings are known by its user's guid or
+    by the user name "narrativ" (QualCoder gives every user a new guid when it exports), and a
+    code by the study's own theme id (the `narrativ-id:` its description keeps), our guid, or
+    its name. The report says how many segments each coder coded; a project whose "human"
+    coding is narrativ's own (nearly identical over nearly all narrativ's coded segments, with
+    no coding known as narrativ's) is refused, and a coding identical to narrativ's is warned of.
 
 A human theme is matched to narrativ's themes by theme id, label or concept id
 (case-insensitive), so a coding made with concept ids (pipeline/data/begrepp.yaml) survives a
