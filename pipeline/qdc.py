@@ -1,6 +1,6 @@
 """Codebook exchange with the QDA tools (NVivo, ATLAS.ti, MAXQDA, QualCoder, Taguette):
-REFI-QDA codebooks (`.qdc`, QDA-XML 1.0, root `CodeBook`) out and in, and Taguette's codebook
-csv (`name`/`tag` and `description` columns) in.
+REFI-QDA codebooks (`.qdc`, QDA-XML 1.0, root `CodeBook`, with a code set per kind of theme) out
+and in, and Taguette's codebook csv (`tag`, `description`, and our `color`) out and in.
 
 What a theme becomes in a code, and back:
   label        -> Code `name`
@@ -9,7 +9,10 @@ What a theme becomes in a code, and back:
                   The other tools keep a code's description as it is, so examples and id come
                   back through them; on import the block and the id line are read back out.
   id           -> Code `guid` is derived from the id (uuid5), so a re-exported code keeps its guid
-  colour       -> Code `color`, from the theme's kind (not stored in codebook.yaml)
+  label        -> unique within the file: a second theme of the same label is "Label (id)",
+                  read back as "Label" (QualCoder and Taguette keep one code per name)
+  colour       -> Code `color` (csv: a `color` column): the theme's own (`color` in codebook.yaml,
+                  kept from an imported code), else one picked by its id (see PALETTE)
 
 A code imported from another tool becomes a deductive (codebook) theme. A code without
 examples gets its description — or, without one, its name — as its only example phrase: a
