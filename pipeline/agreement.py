@@ -10,7 +10,12 @@ QDA tool, and `narrativ agreement --coded FILE` compares:
     "-") says that no theme fits;
   * a REFI-QDA project (.qdpx) coded in another tool: every coding not made by narrativ's user,
     on a selection covering at least half of a segment, codes that segment; documents without
-    any such coding are taken as not coded.
+    any such coding are taken as not coded. narrativ's codings are known by its user's guid or
+    by the user name "narrativ" (QualCoder gives every user a new guid when it exports), and a
+    code by the study's own theme id (the `narrativ-id:` its description keeps), our guid, or
+    its name. The report says how many segments each coder coded; a project whose "human"
+    coding is narrativ's own (nearly identical over nearly all narrativ's coded segments, with
+    no coding known as narrativ's) is refused, and a coding identical to narrativ's is warned of.
 
 A human theme is matched to narrativ's themes by theme id, label or concept id
 (case-insensitive), so a coding made with concept ids (pipeline/data/begrepp.yaml) survives a
@@ -116,6 +121,9 @@ class HumanCoding:
     not_coded: int = 0                             # rows / documents left uncoded
     unknown_segments: list[str] = field(default_factory=list)
     source: str = ""
+    coders: dict[str, int] = field(default_factory=dict)   # coder -> segments they coded
+    ours: int = 0                                  # segments coded by narrativ in the file (not counted)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _read_table(path: Path):
@@ -221,7 +229,28 @@ def read_table_coding(path: Path, matcher: Matcher, known: set[str], store=None)
             out.unknown_segments.append(sid)
             continue
         out.codes.setdefault(sid, set()).update(keys)
+    out.coders = {path.name: sum(bool(v) for v in out.codes.values())}
     return out
+
+
+def is_narrativ(user: str, users: dict[str, str]) -> bool:
+    """Whether a coding is narrativ's own: by our user's guid, or by its name (a tool that
+    re-exports a project, QualCoder among them, gives every user a new guid but keeps names)."""
+    from . import qdpx
+    return (user or "").strip("{}").lower() == qdpx.NARRATIV_USER or \
+        (users.get(user) or "").strip().casefold() == qdpx.NARRATIV
+
+
+def code_category(code, matcher: Matcher) -> str:
+    """A project code -> a category: by the study's own theme id (the `narrativ-id:` in its
+    description, which the tools keep), by our guid, else by its name (id, label or concept)."""
+    from . import qdc, qdpx
+    _desc, _examples, tid = qdc.parse_description(code.description)
+    if tid in matcher.of_theme:
+        return matcher.of_theme[tid]
+    by_guid = {qdpx.guid("theme", t): t for t in matcher.of_theme}
+    found = by_guid.get((code.guid or "").strip("{}").lower())
+    return matcher.of_theme[found] if found else matcher.category(qdc.label_of(code.name, tid))
 
 
 def read_project_coding(path: Path, matcher: Matcher, store) -> HumanCoding:
@@ -231,31 +260,39 @@ def read_project_coding(path: Path, matcher: Matcher, store) -> HumanCoding:
     segments_of: dict[str, list] = defaultdict(list)
     for g in store.segments():
         segments_of[g["document_id"]].append(g)
-    theme_of_guid = {qdpx.guid("theme", tid): tid for tid in matcher.of_theme}
     out = HumanCoding({}, source=str(path))
+    coded_by: dict[str, set[str]] = defaultdict(set)
+    ours: set[str] = set()
     for src in project.sources:
-        human = [(sel, code) for sel in src.selections for code, user in sel.codings if user != qdpx.NARRATIV_USER]
+        codings = [(sel, code, user) for sel in src.selections for code, user in sel.codings if code in project.codes]
+        human = [(sel, code, user) for sel, code, user in codings if not is_narrativ(user, project.users)]
         doc_id = qdpx.document_id(src, known)
+        segs = segments_of.get(doc_id, []) if doc_id else []
+        ours.update(g["id"] for sel, _c, user in codings if is_narrativ(user, project.users) for g in _covered(sel, segs))
         if not human:
             out.not_coded += 1
             continue
         if doc_id is None:
             out.unknown_segments.append(src.name)
             continue
-        segs = segments_of.get(doc_id, [])
         for g in segs:
             out.codes.setdefault(g["id"], set())
-        for sel, code_guid in human:
-            code = project.codes.get(code_guid)
-            if code is None:
-                continue
-            tid = theme_of_guid.get(code_guid.strip("{}").lower())
-            key = matcher.of_theme[tid] if tid else matcher.category(code.name)
-            for g in segs:
-                overlap = min(sel.end, g["end_char"]) - max(sel.start, g["start_char"])
-                if overlap * 2 >= g["end_char"] - g["start_char"] > 0:
-                    out.codes[g["id"]].add(key)
+        for sel, code_guid, user in human:
+            key = code_category(project.codes[code_guid], matcher)
+            for g in _covered(sel, segs):
+                out.codes[g["id"]].add(key)
+                coded_by[project.users.get(user) or user or "okänd kodare"].add(g["id"])
+    out.coders, out.ours = {name: len(s) for name, s in sorted(coded_by.items())}, len(ours)
+    if len(out.coders) > 1:
+        out.warnings.append(f"{len(out.coders)} kodare i filen ({', '.join(out.coders)}): deras kodningar "
+                            "räknas ihop som en kodare")
     return out
+
+
+def _covered(sel, segs: list) -> list:
+    """The segments a selection codes: those it covers at least half of."""
+    return [g for g in segs
+            if (min(sel.end, g["end_char"]) - max(sel.start, g["start_char"])) * 2 >= g["end_char"] - g["start_char"] > 0]
 
 
 def read_coding(path: Path, store, matcher: Matcher) -> HumanCoding:
@@ -303,6 +340,9 @@ class AgreementReport:
     not_coded: int
     unknown_segments: list[str]
     source: str = ""
+    coders: dict[str, int] = field(default_factory=dict)    # coder -> segments they coded
+    ours: int = 0                                           # narrativ's own coded segments in the file
+    warnings: list[str] = field(default_factory=list)
 
     def kappas(self) -> dict[str, float | None]:
         return {t.key: t.kappa for t in self.themes}
@@ -313,6 +353,11 @@ class AgreementReport:
                 return "–"
             return f"{x:.0%}" if pct else f"{x:.2f}"
         lines = [f"Överensstämmelse mellan kodaren ({self.source}) och narrativ: {self.segments} segment"]
+        if self.coders:
+            lines.append("  Kodat per kodare: " + "; ".join(f"{name} {n} segment" for name, n in self.coders.items())
+                         + (f"; narrativ (egna kodningar i filen, jämförs inte med sig själva) {self.ours} segment"
+                            if self.ours else ""))
+        lines += [f"  VARNING: {w}" for w in self.warnings]
         if self.not_coded:
             lines.append(f"  ({self.not_coded} rader/dokument utan kodning räknades inte)")
         if self.unknown_segments:
@@ -386,7 +431,31 @@ def compare(human: HumanCoding, store, matcher: Matcher) -> AgreementReport:
         agreement=float((H == M).mean()) if H.size else 1.0,
         exact=float(np.mean([human.codes[s] == machine[s] for s in sids])),
         mean_kappa=float(np.mean(defined)) if defined else None,
-        disagreements=dis, not_coded=human.not_coded, unknown_segments=human.unknown_segments, source=human.source)
+        disagreements=dis, not_coded=human.not_coded, unknown_segments=human.unknown_segments, source=human.source,
+        coders=human.coders, ours=human.ours, warnings=human.warnings + _copy_warnings(human, machine, assignments, matcher))
+
+
+COPY_SHARE = 0.95          # a "human" coding this close to narrativ's own, over (nearly) all of
+COPY_COVER = 0.9           # narrativ's coded segments, is narrativ's coding under another name
+
+
+def _copy_warnings(human: HumanCoding, machine: dict, assignments: dict, matcher: Matcher) -> list[str]:
+    """Refuses a project whose "human" coding is narrativ's own (all of it, nearly unchanged,
+    and no coding in the file known as narrativ's: the false near-perfect agreement of a
+    re-exported project read as someone else's); warns when a coding is identical to narrativ's."""
+    sids = list(human.codes)
+    same = sum(human.codes[s] == machine[s] for s in sids)
+    themed = sum(1 for tid, *_ in assignments.values() if tid in matcher.of_theme)
+    copied = sids and same >= COPY_SHARE * len(sids) and len(sids) >= COPY_COVER * themed
+    if copied and Path(human.source).suffix.lower() == ".qdpx" and not human.ours:
+        raise StudyError(f"{human.source}: kodningen är i stort sett narrativs egen ({same} av {len(sids)} segment "
+                         f"har exakt narrativs teman, och de täcker {len(sids)} av narrativs {themed} kodade segment); "
+                         "det ser ut som narrativs kodningar under ett annat användarnamn. Koda ett urval med ett "
+                         "eget kodarnamn (i QualCoder: Inställningar, kodarnamn) och jämför igen")
+    if sids and same == len(sids):
+        return [f"kodningen är identisk med narrativs i alla {same} segment: kontrollera att det är en egen "
+                "kodning och inte en kopia av narrativs"]
+    return []
 
 
 def run(store, cfg: dict, study_dir: Path, coded: Path, allow_identifying: bool = False) -> AgreementReport:

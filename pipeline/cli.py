@@ -78,11 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "NVivo, ATLAS.ti, MAXQDA, QualCoder")
     _allow_arg(p)
 
-    p = _command(sub, "codebook", "exchange the codebook with QDA tools: export as REFI-QDA .qdc, import .qdc/.qdpx/.csv")
+    p = _command(sub, "codebook", "exchange the codebook with QDA tools: export as REFI-QDA .qdc or Taguette's .csv, "
+                                  "import .qdc/.qdpx/.csv")
     p.add_argument("action", choices=["export", "import"])
     p.add_argument("file", nargs="?", type=Path, help="import: the .qdc, .qdpx or .csv (name, description) to read")
-    p.add_argument("--format", choices=["qdc"], default="qdc", help="export format (REFI-QDA codebook)")
-    p.add_argument("--output", "-o", type=Path, help="export: file to write (default: DIR/out/kodbok.qdc)")
+    p.add_argument("--format", choices=["qdc", "csv"],
+                   help="export format: qdc (REFI-QDA codebook) or csv (the columns Taguette imports: tag, "
+                        "description, color); default: from the ending of --output, else qdc")
+    p.add_argument("--output", "-o", type=Path, help="export: file to write (default: DIR/out/kodbok.qdc or .csv)")
 
     p = _command(sub, "agreement", "agreement of a human coder with the themes (kappa, alpha), or a sample to code")
     g = p.add_mutually_exclusive_group(required=True)
@@ -176,10 +179,28 @@ def _delete(args) -> int:
     return 0
 
 
+def _export_codebook(study, args) -> int:
+    """`codebook export`: the format from --format or the file's ending (.csv: csv)."""
+    out = args.output
+    ending = out.suffix.lower() if out else ""
+    fmt = args.format or ("csv" if ending == ".csv" else "qdc")
+    if out is not None and ending in (".csv", ".qdc") and ending != f".{fmt}":
+        print(f"FEL: {out}: --format {fmt} men filen slutar på {ending}; välj --format {ending[1:]} "
+              f"eller ett filnamn som slutar på .{fmt}", file=sys.stderr)
+        return 2
+    out = out or study.dir / "out" / f"kodbok.{fmt}"
+    if fmt == "csv" and out.suffix.lower() != ".csv":       # Study.export_codebook goes by the ending
+        from .qdc import export_codebook
+        print(f"Skrivet: {export_codebook(study.dir, out, fmt)}")
+    else:
+        print(f"Skrivet: {study.export_codebook(out)}")
+    return 0
+
+
 def _exchange(study, args) -> int:
     """`codebook export|import` and `agreement`."""
     if args.command == "codebook" and args.action == "export":
-        print(f"Skrivet: {study.export_codebook(args.output)}")
+        return _export_codebook(study, args)
     elif args.command == "codebook":
         if args.file is None:
             print("FEL: ange filen att importera: narrativ codebook import FIL --study MAPP", file=sys.stderr)

@@ -12,6 +12,7 @@ Per theme (under `themes:`):
   split         a number N: this theme is split into N new themes on the next run
   exclude       true: the theme is dropped and its segments are left out
   keywords, size, respondents, source   written by narrativ for information
+  color         a colour of its own (#rrggbb), kept from a code imported from a QDA tool
 Top level:
   moves             {segment id: theme id}: move a segment to another theme
   exclude_segments  [segment ids]: leave these segments out of every theme
@@ -37,7 +38,8 @@ HEADER = """\
 SHAPING_KEYS = ("merged_from", "split_from")      # written by narrativ, read back: see CodebookTheme.shaped
 # everything narrativ writes for information, read back and written again unchanged by every
 # load + save (the page's edits, qdc imports): a save that dropped `split_from` undid a split
-INFO_KEYS = ("kind", "concept", "keywords", "size", "respondents", *SHAPING_KEYS)
+INFO_KEYS = ("kind", "concept", "keywords", "size", "respondents", *SHAPING_KEYS,
+             "color")                         # a code's own colour, from a QDA tool (pipeline.qdc)
 USER_KEYS = ("id", "label", "description", "examples", "pinned", "merge_into", "split", "exclude")
 
 

@@ -285,3 +285,107 @@ def test_bad_coded_files(study, tmp_path, content, problem):
     unknown = _write(tmp_path / "okand.csv", [("finns.inte.1", "struktur")])
     with pytest.raises(StudyError, match="inga kodade segment"):
         study.agreement(unknown)
+
+
+def _reexport_like_qualcoder(path, out, add=(), rename_narrativ=None):
+    """Our project as QualCoder's RefiExport writes it back (qualcoder/refi.py): every user,
+    code, source, selection and coding with a new GUID (users are kept by name only), code
+    descriptions kept, the cases' codes gone into its cases, source texts as UTF-8 with BOM.
+    `add`: (segment row, code name) codings by a second coder, "Anna"."""
+    import uuid
+    from lxml import etree
+    ns = "{urn:QDA-XML:project:1.0}"
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    root = etree.fromstring(members["project.qde"])
+    new = {}
+
+    def fresh(old):
+        return new.setdefault(old, str(uuid.uuid4()))
+
+    cases = {c.get("guid") for c in root.iter(f"{ns}Case")}
+    for sel in list(root.iter(f"{ns}PlainTextSelection")):
+        if sel.find(f"{ns}Coding/{ns}CodeRef").get("targetGUID") in cases:
+            sel.getparent().remove(sel)
+    for code in list(root.iter(f"{ns}Code")):
+        if code.get("guid") in cases:
+            code.getparent().remove(code)
+    users = root.find(f"{ns}Users")
+    for u in users:
+        if rename_narrativ and u.get("name") == "narrativ":
+            u.set("name", rename_narrativ)
+    anna = etree.SubElement(users, f"{ns}User", guid=str(uuid.uuid4()), name="Anna")
+    by_name = {c.get("name"): c.get("guid") for c in root.iter(f"{ns}Code")}
+    sources = {s.get("guid"): s for s in root.iter(f"{ns}TextSource")}
+    for g, name in add:
+        src = sources[qdpx.guid("doc", g["document_id"])]
+        sel = etree.Element(f"{ns}PlainTextSelection", guid=str(uuid.uuid4()), startPosition=str(g["start_char"]),
+                            endPosition=str(g["end_char"]), creatingUser=anna.get("guid"))
+        coding = etree.SubElement(sel, f"{ns}Coding", guid=str(uuid.uuid4()), creatingUser=anna.get("guid"))
+        etree.SubElement(coding, f"{ns}CodeRef", targetGUID=by_name[name])
+        src.find(f"{ns}Description").addnext(sel)
+    for el in root.iter():
+        for attr in ("guid", "targetGUID", "creatingUser", "creatingUserGUID"):
+            if el.get(attr) and el.get(attr) != anna.get("guid"):
+                el.set(attr, fresh(el.get(attr)))
+    files = {}
+    for src in root.iter(f"{ns}TextSource", f"{ns}Note"):
+        text = members[f"sources/{src.get('plainTextPath').split('internal://')[1]}"]
+        src.set("plainTextPath", f"internal://{src.get('guid')}.txt")
+        files[f"sources/{src.get('guid')}.txt"] = b"\xef\xbb\xbf" + text
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("project.qde", etree.tostring(root, xml_declaration=True, encoding="utf-8"))
+        for n, data in files.items():
+            z.writestr(n, data)
+    return out
+
+
+def test_a_project_re_exported_by_qualcoder_gives_the_true_figures(study, tmp_path):
+    """A second coder codes 40 segments in QualCoder (20 as narrativ, 20 with another theme) and
+    QualCoder exports the project again with new GUIDs for every user: narrativ's own codings are
+    known by name and are not compared with themselves (before: 535 segments, alpha 0.98)."""
+    import krippendorff
+    themes, assignments = _machine(study)
+    per_doc = {}
+    for g in study.store.segments():
+        per_doc.setdefault(g["document_id"], []).append(g)
+    single = sorted((g for docs in per_doc.values() if len(docs) == 1 for g in docs
+                     if assignments.get(g["id"], (None,))[0] in themes), key=lambda g: g["id"])
+    picked = single[::max(1, len(single) // 40)][:40]
+    tids = sorted(themes)
+    human = {}
+    for k, g in enumerate(picked):
+        tid = assignments[g["id"]][0]
+        human[g["id"]] = tid if k % 2 == 0 else tids[(tids.index(tid) + 1) % len(tids)]
+    path = _reexport_like_qualcoder(study.export_qdpx(), tmp_path / "qualcoder.qdpx",
+                                    [(g, themes[human[g["id"]]]["label"]) for g in picked])
+    report = study.agreement(path)
+    assert report.segments == 40 and report.coders == {"Anna": 40}
+    assert report.ours == len(assignments)
+    # the true figures, computed here from the same 40 decisions
+    used = sorted(set(human.values()) | {assignments[s][0] for s in human})
+    H = np.array([[int(human[s] == t) for t in used] for s in sorted(human)])
+    M = np.array([[int(assignments[s][0] == t) for t in used] for s in sorted(human)])
+    alpha = krippendorff.alpha(reliability_data=np.vstack([H.ravel(), M.ravel()]).astype(float),
+                               level_of_measurement="nominal")
+    kappas = [cohen_kappa_score(H[:, j], M[:, j], labels=[0, 1]) for j in range(len(used))
+              if len(set(H[:, j]) | set(M[:, j])) > 1]
+    assert report.alpha == pytest.approx(alpha) and report.mean_kappa == pytest.approx(np.mean(kappas))
+    assert report.exact == 0.5 and report.alpha < 0.7
+    assert "Anna 40 segment" in report.format()
+
+
+def test_narrativs_own_coding_under_another_name_is_refused(study, tmp_path):
+    """The re-exported project with narrativ's user renamed: its codings look like a human's,
+    and they are narrativ's own; the comparison is refused instead of reporting alpha near 1."""
+    path = _reexport_like_qualcoder(study.export_qdpx(), tmp_path / "kopia.qdpx", rename_narrativ="Kodare 2")
+    with pytest.raises(StudyError, match="narrativs egen"):
+        study.agreement(path)
+
+
+def test_an_identical_sample_is_reported_with_a_warning(study, hand, tmp_path):
+    codes, _ = hand
+    _themes, assignments = _machine(study)
+    rows = [(s, assignments[s][0]) for s in sorted(codes) if s in assignments][:20]
+    report = study.agreement(_write(tmp_path / "kopia.csv", rows))
+    assert report.warnings and "identisk" in report.format() and report.coders == {"kopia.csv": 20}

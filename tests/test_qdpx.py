@@ -65,7 +65,10 @@ def test_archive_layout(exported):
         ref = src.get("plainTextPath")
         assert ref == f"internal://{src.get('guid')}.txt"
         assert f"sources/{src.get('guid')}.txt" in members
-    assert len([n for n in members if n.startswith("sources/")]) == len(docs)
+    notes = root.findall(f"{NS}Notes/{NS}Note")
+    for note in notes:                  # the notes' text beside the sources (QualCoder reads it there)
+        assert f"sources/{note.get('guid')}.txt" in members and note.find(f"{NS}PlainTextContent") is None
+    assert len([n for n in members if n.startswith("sources/")]) == len(docs) + len(notes)
 
 
 def test_project_validates_against_the_schema(exported):
@@ -83,11 +86,15 @@ def test_every_selection_cuts_its_segment_exactly(exported):
     themed = {r["segment_id"]: r["label"] for r in _store_rows(
         exported, "SELECT a.segment_id, t.label FROM assignments a JOIN themes t ON t.id = a.theme_id")}
     code_name = {c.get("guid"): c.get("name") for c in root.iter(f"{NS}Code")}
+    cases = {c.get("guid") for c in root.iter(f"{NS}Case")}
     seen = {}
     for src in root.iter(f"{NS}TextSource"):
         text = members[f"sources/{src.get('guid')}.txt"].decode("utf-8")
         for sel in src.findall(f"{NS}PlainTextSelection"):
             start, end = int(sel.get("startPosition")), int(sel.get("endPosition"))
+            if sel.find(f"{NS}Coding/{NS}CodeRef").get("targetGUID") in cases:
+                assert (start, end) == (0, len(text))         # a case's code covers its sources whole
+                continue
             assert text[start:end] == segments[sel.get("name")], sel.get("name")
             refs = [c.find(f"{NS}CodeRef").get("targetGUID") for c in sel.findall(f"{NS}Coding")]
             seen[sel.get("name")] = [code_name[r] for r in refs]
@@ -127,7 +134,7 @@ def test_round_trip_reads_sources_codes_selections_cases_and_note(exported):
     # cases: one per respondent, with the team of survey respondents as a variable
     respondents = {d["respondent"] for d in docs.values()}
     assert {c["name"] for c in project.cases} == respondents
-    teams = [c["variables"].get("team") for c in project.cases if c["name"].startswith("enkatsvar")]
+    teams = [c["variables"].get(qdpx.case_variable("team")) for c in project.cases if c["name"].startswith("enkatsvar")]
     assert teams and all(teams)
     assert len(set(teams)) >= 2 and set(teams) <= {a["team"] for a in attrs.values() if "team" in a}
     # the drafted narrative as the project note
@@ -190,7 +197,9 @@ def test_positions_count_code_points(tmp_path):
     assert cuts == {"abc.1.1": first, "abc.1.2": second}
     assert [(sel.start, sel.end) for sel in src.selections] == [(s1, s1 + len(first)), (s2, s2 + len(second))]
     assert len(text.encode("utf-16-le")) // 2 > len(text)      # UTF-16 units would differ
-    assert project.cases[0]["variables"] == {"team": "Norrvik", "year": "2025"}
+    assert project.cases[0]["variables"] == {"team (fall)": "Norrvik", "year (fall)": "2025"}
+    assert project.cases[0]["sources"] == [qdpx.guid("doc", "abc.1")]
+    assert src.variables == {"team": "Norrvik", "year": "2025"}
     xsd = schema()
     from lxml import etree
     assert xsd.validate(etree.fromstring(qde)), xsd.error_log
@@ -238,6 +247,13 @@ def test_qdc_codes_are_valid_refi_codes(tmp_path):
     (tmp_path / "codebook.yaml").write_text(yaml.safe_dump(CODEBOOK, allow_unicode=True), encoding="utf-8")
     root = etree.fromstring(qdc.export_codebook(tmp_path).read_bytes())
     assert root.tag == f"{{{qdc.NS_CODEBOOK}}}CodeBook"
+    book_xsd = XSD.with_name("Codebook-mrt2019.xsd")
+    if book_xsd.exists():
+        codebook_schema = etree.XMLSchema(etree.parse(str(book_xsd)))
+        assert codebook_schema.validate(root), codebook_schema.error_log
+    sets = root.find(f"{{{qdc.NS_CODEBOOK}}}Sets")
+    assert [len(s.findall(f"{{{qdc.NS_CODEBOOK}}}MemberCode")) for s in sets] == [3]   # portableQDA needs Sets
+    root.remove(sets)                  # the project keeps its sets beside the codebook, not in it
     root.attrib.pop("origin")          # an attribute of the codebook schema's root, not of the project's CodeBook
     text = etree.tostring(root).decode().replace(qdc.NS_CODEBOOK, qdc.NS_PROJECT)
     project = etree.fromstring(f'<Project xmlns="{qdc.NS_PROJECT}" name="p">{text}</Project>')
