@@ -215,7 +215,7 @@ def _updated_codebook(book: cb.Codebook, fit: ThemeFit) -> cb.Codebook:
             continue                               # an inductive theme that lost all members
         info = {"kind": th.kind, **({"concept": th.concept} if th.concept else {}),
                 "keywords": th.keywords[:8], "size": th.size, "respondents": th.respondents} if th else {}
-        info.update({k: v for k, v in d.info.items() if k in cb.SHAPING_KEYS})
+        info.update({k: v for k, v in d.info.items() if k in cb.SHAPING_KEYS or k == "color"})
         if merged.get(tid):
             info["merged_from"] = sorted(set(info.get("merged_from", [])) | set(merged[tid]))
         label = th.label if th else d.label

@@ -302,3 +302,16 @@ def test_project_reads_back_with_cases_and_notes(project, tmp_path):
     assert sum(len(c["sources"]) for c in p.cases) == len(p.sources)
     assert not any(c.name.startswith("enkatsvar") for c in p.codes.values() if c.codable)
     assert p.notes[0]["text"].startswith(p.notes[0]["name"])
+
+
+def test_a_codes_own_colour_survives_a_themes_run(demo_copy):
+    """A colour imported from another tool (`color` in codebook.yaml) is kept by the next run."""
+    book = yaml.safe_load((demo_copy / cb.CODEBOOK_FILE).read_text(encoding="utf-8"))
+    first = book["themes"][0]
+    first["color"] = "#123456"
+    (demo_copy / cb.CODEBOOK_FILE).write_text(yaml.safe_dump(book, allow_unicode=True), encoding="utf-8")
+    with Study(demo_copy, create=False) as s:
+        s.themes()
+    after = {t["id"]: t for t in yaml.safe_load((demo_copy / cb.CODEBOOK_FILE).read_text(encoding="utf-8"))["themes"]}
+    assert after[first["id"]].get("color") == "#123456"
+    assert _colours(demo_copy)[first["id"]] == "#123456"
