@@ -86,12 +86,17 @@ def _lower(label: str) -> str:
 
 
 def _topic(t: Theme) -> str:
-    """A theme as a topic in running text: a new theme's key term, else its label."""
-    return t.term if (t.kind == "new" and t.term) else _lower(t.label)
+    """A theme as a topic in running text: a new theme's key term, else its label (without a
+    leading "Om", which the frames say themselves: "skriver om veckan", not "om om veckan")."""
+    if t.kind == "new" and t.term:
+        return t.term
+    return re.sub(r"^om\s+", "", _lower(t.label), flags=re.I) or _lower(t.label)
 
 
 def _mixed(t: Theme) -> bool:
-    return t.kind == "new" and not t.term
+    """A group of answers without a common topic: a new theme without a key term, or a theme
+    that still has the label narrativ gives such a group (e.g. kept in an imported codebook)."""
+    return (t.kind == "new" and not t.term) or t.label.startswith(MIXED)
 
 
 def _and(items: list[str]) -> str:

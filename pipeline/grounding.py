@@ -376,8 +376,9 @@ def verify(draft: Draft, m: Material, support: SupportCheck | None = None, scale
             if wrong:
                 raise DraftError(f"Utkastet stoppades: {at} {wrong}.")
             for t in m.themes:
+                same = [x.id for x in m.themes if x.label.lower() == t.label.lower()]   # one label, several themes
                 if len(t.label.split()) >= 2 and re.search(r"(?<!\w)" + re.escape(t.label.lower()) + r"(?!\w)", s.text.lower()) \
-                        and not (set(ids) & m.carriers({"theme": t.id})):
+                        and not (set(ids) & m.carriers({"themes": same})):
                     raise DraftError(f"Utkastet stoppades: {at} nämner temat ”{t.label}” men hänvisar inte till "
                                      f"något segment som bär det.")
             if support is not None and s.claims and not support(s.text, ids, len(s.claims)):

@@ -360,13 +360,15 @@ class ThemeModel:
         """5b. Inductive themes the user has not named: the concept a clear majority of their
         respondents carry in their own words (`theme_min_share`), else none (a new theme)."""
         named: dict[str, Concept] = {}
+        persons = _persons_labels(all_defs)
         for tid, d in all_defs.items():
             if d.exclude or d.examples or d.user_label or d.source == "codebook":
                 continue
             idx = st.members_of(tid)
             before = next((k for k, c in enumerate(self.concepts) if c.label == d.auto_label), None)
             k = majority_concept(idx, units.respondents, carried, self.csettings.theme_min_share, before)
-            if k is not None:
+            # a concept a person's theme is already called by names no second theme
+            if k is not None and self.concepts[k].label.casefold() not in persons:
                 named[tid] = self.concepts[k]
         return named
 
@@ -401,6 +403,8 @@ class ThemeModel:
         movable = [i for i in range(len(st.assigned)) if tags[i] >= 0 and st.how[i] not in ("pinned", "moved", "left")
                    and st.assigned[i] not in fixed]
         theme_of = {c.id: t for t, c in named.items()}
+        persons = _persons_labels(all_defs)
+        theme_of.update({c.id: persons[c.label.casefold()] for c in self.concepts if c.label.casefold() in persons})
         need = max(self.settings.min_theme_size,
                    int(np.ceil(self.csettings.own_theme_min_share * len(set(units.respondents)))))
         for k, concept in enumerate(self.concepts):
@@ -488,8 +492,10 @@ class ThemeModel:
             themes.append(theme)
         themes.sort(key=lambda th: (-th.respondents, -th.size, th.id))
         mixed = [t for t in themes if t.label == MIXED]
-        for k, t in enumerate(mixed, start=1):
-            t.label = f"{MIXED} – grupp {k}" if len(mixed) > 1 else MIXED
+        taken = {t.label for t in themes if t.label != MIXED}          # a person's theme may hold a number
+        numbers = (k for k in range(1, 10 * len(themes) + 2) if f"{MIXED} – grupp {k}" not in taken)
+        for t in mixed:
+            t.label = f"{MIXED} – grupp {next(numbers)}" if len(mixed) > 1 or MIXED in taken else MIXED
         return themes
 
     def _mentions(self, idx, units, carried) -> list[ConceptMention]:
@@ -543,6 +549,12 @@ def _forget_inductive(book: cb.Codebook) -> None:
     """--rediscover: keep only the user's own codebook themes (with examples)."""
     book.themes = [t for t in book.themes if t.examples or t.source == "codebook"]
     book.themes = [t for t in book.themes if not t.merge_into or t.merge_into in {x.id for x in book.themes}]
+
+
+def _persons_labels(all_defs: dict) -> dict[str, str]:
+    """Label (casefolded) -> id of the themes a person named or brought (codebook), live ones."""
+    return {d.label.casefold(): tid for tid, d in all_defs.items()
+            if (d.user_label or d.source == "codebook") and not d.exclude and not d.merge_into and d.label}
 
 
 def majority_concept(idx: list[int], respondents: list[str], carried: list[set[int]], min_share: float,

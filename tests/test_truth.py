@@ -17,6 +17,8 @@ from pipeline.labels import MIXED, label_problems, term_label
 from pipeline.llm import _counted
 from pipeline.theme_model import ThemeModel, Units, majority_concept
 
+DEMO = Path(__file__).resolve().parents[1] / "corpora" / "demo"
+
 
 # -- evidence ------------------------------------------------------------------------------------
 
@@ -317,3 +319,23 @@ def test_two_themes_named_by_one_concept_become_one_the_shaped_one_staying():
     named = {big: model.concepts[0], small: model.concepts[0]}
     # the theme a person shaped is the one that stays (and keeps its name)
     assert model._one_theme_per_concept(st2, named, {small}) == [big] and named == {small: model.concepts[0]}
+
+
+def test_a_codebook_brought_into_a_new_study_gives_one_theme_per_label_and_a_draft(demo_run, tmp_path):
+    """The demo's codebook exported and imported into a new study, the demo read again: a
+    concept the codebook already has a theme for names no second theme, a mixed group keeps
+    its own number, and the draft passes its checks (it was refused over twin labels)."""
+    from collections import Counter
+    from pipeline import qdc
+    path = qdc.export_codebook(demo_run, tmp_path / "kodbok.qdc")
+    new = tmp_path / "ny"
+    with Study(new):
+        pass
+    qdc.import_codebook(path, new)
+    with Study(new, create=False) as s:
+        s.ingest(*sorted(DEMO.iterdir()))
+        s.themes()
+        labels = Counter(t["label"] for t in s.store.themes())
+        draft = s.draft()
+    assert not [label for label, n in labels.items() if n > 1]
+    assert len(draft.paragraphs) >= 4
