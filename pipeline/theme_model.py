@@ -468,7 +468,7 @@ class ThemeModel:
         s = np.where(np.isnan(scores), 0.0, scores)
         index = {sid: i for i, sid in enumerate(units.ids)}
         total = len(set(units.respondents))
-        themes, self._taken = [], set()
+        themes, self._taken = [], _terms_in(_persons_labels(all_defs))
         for t in sorted(live, key=lambda t: -len(members[t])):
             d, idx = all_defs[t], members[t]
             resp = {units.respondents[i] for i in idx}
@@ -555,6 +555,17 @@ def _persons_labels(all_defs: dict) -> dict[str, str]:
     """Label (casefolded) -> id of the themes a person named or brought (codebook), live ones."""
     return {d.label.casefold(): tid for tid, d in all_defs.items()
             if (d.user_label or d.source == "codebook") and not d.exclude and not d.merge_into and d.label}
+
+
+def _terms_in(labels) -> set[str]:
+    """The topics that labels of the form "Om X" / "Om X och Y" already name (as pipeline.labels
+    keeps them taken): a new theme is not called by a person's theme's name."""
+    from .labels import _base
+    out: set[str] = set()
+    for label in labels:
+        m = re.match(r"(?i)om (\w+)(?: och (\w+))?$", label.strip())
+        out |= {_base(w.lower()) for w in (m.groups() if m else ()) if w}
+    return out
 
 
 def majority_concept(idx: list[int], respondents: list[str], carried: list[set[int]], min_share: float,
