@@ -161,11 +161,12 @@ def _answer(group: str, sites: list[str], passages: list[dict], n_docs: int) -> 
     sentences = [Sentence(f"{head}, {_docs_phrase(passages)}:", [passages[0]["segment_id"]])]
     by_site: dict[str, list[dict]] = defaultdict(list)
     for p in passages:
-        by_site[p["attributes"].get("site", "")].append(p)
+        site = p["attributes"].get("site", "")
+        by_site[site if site in sites else ""].append(p)
     for site in sorted(by_site, key=lambda s: (s not in sites, sites.index(s) if s in sites else 0, s)):
         for k, p in enumerate(by_site[site][:2]):
             intro = f"I {site}: " if site and len(by_site) > 1 and k == 0 else ""
-            sentences.append(Sentence(f"{intro}”{_quotable(p['sentence'])}”", [p["segment_id"]]))
+            sentences.append(Sentence(f"{intro}{_quotable(p['sentence'])}", [p["segment_id"]]))
     return " ".join(s.text for s in sentences), sentences
 
 
@@ -175,9 +176,38 @@ def _docs_phrase(passages: list[dict]) -> str:
 
 
 def _quotable(sentence: str) -> str:
-    """The sentence as a quote: inner quotation marks become single ones so that the quote does
-    not break off inside (the grounding check compares the text between the marks)."""
-    return sentence.strip()
+    """The sentence in quotation marks that do not clash with the ones inside it (a quote must
+    not break off at an inner ”…”: the grounding check reads the text between the marks)."""
+    sentence = sentence.strip()
+    if not re.search(r'[”“"]', sentence):
+        return f"”{sentence}”"
+    if not re.search(r"[«»]", sentence):
+        return f"«{sentence}»"
+    head = re.split(r'[”“"«»]', sentence)[0].strip()
+    return f"”{head} …”"
+
+
+def _overview(question_groups: dict, sites: list[str]) -> str:
+    """Which groups answer the question and which do not touch on it (per site when the study
+    has sites): the frame an evaluator starts from."""
+    answering = [g for g, v in question_groups.items() if v["passages"]]
+    silent = [g for g, v in question_groups.items() if not v["passages"]]
+    text = (f"Frågan besvaras i intervjuerna med {_join([g.lower() for g in answering])}" if answering
+            else "Ingen grupp berör frågan tydligt")
+    if silent and answering:
+        text += f"; den berörs inte av {_join([g.lower() for g in silent])}"
+    text += "."
+    if sites and answering:
+        per_site = []
+        for site in sites:
+            n = sum(1 for v in question_groups.values() for p in v["passages"] if p["attributes"].get("site") == site)
+            per_site.append(f"{n} från {site}")
+        text += f" Avsnitten: {', '.join(per_site)}."
+    return text
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " och " + items[-1]
 
 
 def run(store: Store, cfg: dict, study_dir: Path, questions: list[str], embedder=None,
@@ -201,13 +231,15 @@ def run(store: Store, cfg: dict, study_dir: Path, questions: list[str], embedder
     Q, _ = embed_texts(store, q_embedder, in_context(questions))
     B, _ = embed_texts(store, q_embedder, BACKGROUND)
     Z = relevance(P, W, Q, B, float(qcfg.get("window_weight", 0.5)))
-    Z = Z + float(qcfg.get("cue_weight", 2.0)) * cue_matrix(questions, units, question_kinds(cfg, study_dir))
+    C = cue_matrix(questions, units, question_kinds(cfg, study_dir))
+    # cue words only lift a sentence the model already finds near the question
+    Z = Z + float(qcfg.get("cue_weight", 2.0)) * C * (Z >= float(qcfg.get("cue_floor", 0.0)))
 
     groups = [rules.group(u["segment"]["kind"], attrs.get(u["segment"]["document_id"], {})) for u in units]
     docs_per_group: dict[str, set] = defaultdict(set)
     for u, group in zip(units, groups):
         docs_per_group[group].add(u["segment"]["document_id"])
-    sites = sorted({a.get("site") for a in attrs.values() if a.get("site")})
+    sites = study_sites(units, groups, attrs)
     material = Material([], {g["id"]: {"text": g["text"], "kind": g["kind"]} for g in segs}, 0, {})
     per_group = int(qcfg["passages_per_group"])
     min_z = float(qcfg["min_z"])
@@ -241,7 +273,8 @@ def run(store: Store, cfg: dict, study_dir: Path, questions: list[str], embedder
             out_groups[group] = {"passages": passages,
                                  "answer": {"text": text, "segment_ids": list(dict.fromkeys(
                                      s for x in sentences for s in x.segment_ids))}}
-        results.append({"question": question, "focus": focus, "groups": out_groups})
+        results.append({"question": question, "focus": focus, "overview": _overview(out_groups, sites),
+                        "sites": sites, "groups": out_groups})
 
     items = [(p["segment_id"], p["text"]) for r in results for g in r["groups"].values() for p in g["passages"]]
     items += [(f"svar {k}", g["answer"]["text"]) for k, r in enumerate(results) for g in r["groups"].values()]
@@ -251,6 +284,18 @@ def run(store: Store, cfg: dict, study_dir: Path, questions: list[str], embedder
     (out / "questions.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     store.log_run("questions", "ok", {"questions": len(questions), "sentences": len(units)})
     return results
+
+
+def study_sites(units: list[dict], groups: list[str], attrs: dict) -> list[str]:
+    """The sites answers are split by: places (the site attribute) where interviews of at
+    least two stakeholder groups were made — municipalities, not a region or the town of one
+    authority's office."""
+    seen: dict[str, set] = defaultdict(set)
+    for u, g in zip(units, groups):
+        site = attrs.get(u["segment"]["document_id"], {}).get("site")
+        if site:
+            seen[site].add(g)
+    return sorted(s for s, gs in seen.items() if len(gs) >= 2)
 
 
 def _passage(u: dict, attrs: dict, group: str, score: float) -> dict:
