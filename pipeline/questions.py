@@ -240,6 +240,11 @@ def run(store: Store, cfg: dict, study_dir: Path, questions: list[str], embedder
     C = cue_matrix(questions, units, question_kinds(cfg, study_dir))
     # cue words only lift a sentence the model already finds near the question
     Z = Z + float(qcfg.get("cue_weight", 2.0)) * C * (Z >= float(qcfg.get("cue_floor", 0.0)))
+    k = int(qcfg.get("questions_per_sentence", 0))
+    if k and len(questions) > k:
+        # a sentence answers the few questions it is nearest to, not every question
+        rank = (-Z).argsort(axis=0).argsort(axis=0)
+        Z = np.where(rank < k, Z, np.minimum(Z, -1.0))
 
     groups = [rules.group(u["segment"]["kind"], attrs.get(u["segment"]["document_id"], {})) for u in units]
     docs_per_group: dict[str, set] = defaultdict(set)
@@ -249,16 +254,24 @@ def run(store: Store, cfg: dict, study_dir: Path, questions: list[str], embedder
     material = Material([], {g["id"]: {"text": g["text"], "kind": g["kind"]} for g in segs}, 0, {})
     per_group = int(qcfg["passages_per_group"])
     min_z = float(qcfg["min_z"])
+    focus_min_z = float(qcfg.get("focus_min_z", min_z))
+    focus_per_group = int(qcfg.get("focus_passages_per_group", per_group))
 
     results = []
     for qn, (question, z) in enumerate(zip(questions, Z)):
+        low = question.lower()
+        focus = [g for stem, gs in qcfg.get("focus", {}).items() if re.search(rf"\b{stem}\w{{0,4}}\b", low)
+                 for g in gs if g in docs_per_group]
+        focus = list(dict.fromkeys(focus))
+        # a question about a group's own view ("Hur uppfattar deltagarna …"): most of what that
+        # group says about the programme answers it, so more of it is shown, from a lower bar
+        bar = {g: (focus_min_z if g in focus else min_z) for g in docs_per_group}
+        cap = {g: (focus_per_group if g in focus else per_group) for g in docs_per_group}
         by_group: dict[str, list[int]] = defaultdict(list)
         taken: dict[str, list[tuple]] = defaultdict(list)
         for i in np.argsort(-z, kind="stable"):
-            if z[i] < min_z:
-                break
             g = groups[i]
-            if len(by_group[g]) >= per_group:
+            if z[i] < bar[g] or len(by_group[g]) >= cap[g]:
                 continue
             u = units[i]
             key = (u["segment"]["document_id"], *u["window"])
@@ -266,10 +279,6 @@ def run(store: Store, cfg: dict, study_dir: Path, questions: list[str], embedder
                 continue                      # its neighbours are already shown
             taken[g].append(key)
             by_group[g].append(int(i))
-        low = question.lower()
-        focus = [g for stem, gs in qcfg.get("focus", {}).items() if re.search(rf"\b{stem}\w{{0,4}}\b", low)
-                 for g in gs if g in docs_per_group]
-        focus = list(dict.fromkeys(focus))
         out_groups = {}
         for group in sorted(docs_per_group, key=lambda g: (g not in focus, focus.index(g) if g in focus else 0, g)):
             passages = [_passage(units[i], attrs, group, float(z[i])) for i in by_group.get(group, [])]
