@@ -126,6 +126,19 @@ def sentence_units(segs: list[dict], segmenter: Segmenter, min_words: int = 3) -
     return units
 
 
+def positions(units: list[dict]) -> np.ndarray:
+    """Each sentence's place in its interview, 0 (first) to 1 (last)."""
+    by_doc: dict[str, list[int]] = defaultdict(list)
+    for i, u in enumerate(units):
+        by_doc[u["segment"]["document_id"]].append(i)
+    pos = np.zeros(len(units), dtype=np.float32)
+    for idx in by_doc.values():
+        idx.sort(key=lambda i: units[i]["start"])
+        for r, i in enumerate(idx):
+            pos[i] = r / max(1, len(idx) - 1)
+    return pos
+
+
 def _flat(text: str) -> str:
     return " ".join(text.split())
 
@@ -240,6 +253,11 @@ def run(store: Store, cfg: dict, study_dir: Path, questions: list[str], embedder
     C = cue_matrix(questions, units, question_kinds(cfg, study_dir))
     # cue words only lift a sentence the model already finds near the question
     Z = Z + float(qcfg.get("cue_weight", 2.0)) * C * (Z >= float(qcfg.get("cue_floor", 0.0)))
+    order = float(qcfg.get("question_order_weight", 0.0))
+    if order and len(questions) > 2:
+        # interview write-ups often follow the interview guide: the k-th question's answers lie
+        # around the same share of the way through each interview
+        Z = Z - order * 4 * (positions(units)[None, :] - np.linspace(0, 1, len(questions))[:, None]) ** 2
     k = int(qcfg.get("questions_per_sentence", 0))
     if k and len(questions) > k:
         # a sentence answers the few questions it is nearest to, not every question
