@@ -274,6 +274,7 @@ def run(store: Store, cfg: dict, study_dir: Path, questions: list[str], embedder
     min_z = float(qcfg["min_z"])
     focus_min_z = float(qcfg.get("focus_min_z", min_z))
     focus_per_group = int(qcfg.get("focus_passages_per_group", per_group))
+    group_margin = float(qcfg.get("group_margin", 0.0))
 
     results = []
     for qn, (question, z) in enumerate(zip(questions, Z)):
@@ -284,6 +285,12 @@ def run(store: Store, cfg: dict, study_dir: Path, questions: list[str], embedder
         # a question about a group's own view ("Hur uppfattar deltagarna …"): most of what that
         # group says about the programme answers it, so more of it is shown, from a lower bar
         bar = {g: (focus_min_z if g in focus else min_z) for g in docs_per_group}
+        # a group answers only when its best sentence stands out this much (then its other
+        # passages from the usual bar)
+        best = defaultdict(lambda: -np.inf)
+        for i, g in enumerate(groups):
+            best[g] = max(best[g], float(z[i]))
+        bar = {g: (b if best[g] >= (b + group_margin) else np.inf) for g, b in bar.items()}
         cap = {g: (focus_per_group if g in focus else per_group) for g in docs_per_group}
         by_group: dict[str, list[int]] = defaultdict(list)
         taken: dict[str, list[tuple]] = defaultdict(list)
