@@ -267,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                     n = sum(len(g["passages"]) for g in r["groups"].values())
                     focus = f" (fokus: {', '.join(r['focus'])})" if r["focus"] else ""
                     print(f"  {r['question']}{focus}: {n} avsnitt i {len(r['groups'])} grupper")
+                    print(f"    {r['overview']}")
                 print(f"Resultat: {study.dir / 'out' / 'questions.json'}")
                 return 0
             if args.command == "export" and args.format == "qdpx":

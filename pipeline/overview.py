@@ -136,8 +136,24 @@ def summary(store: Store, cfg: dict | None = None) -> dict:
             "dated": sum("date" in attrs.get(d["id"], {}) for d in interviews),
         },
         "coverage": json.loads(store.get_meta("themes_counts") or "{}").get("coverage", {}),
-        **({"voice": _voice(store, cfg), "privacy": privacy_review(store, cfg)} if cfg is not None else {}),
+        **({"groups": interview_groups(store, cfg), "voice": _voice(store, cfg),
+            "privacy": privacy_review(store, cfg)} if cfg is not None else {}),
     }
+
+
+def interview_groups(store: Store, cfg: dict) -> list[dict]:
+    """Per interview: the stakeholder group it landed in, its site, and why (the rule of
+    [[questions.groups]] and the words of its heading that matched)."""
+    from .groups import GroupRules
+    rules = GroupRules.from_config(cfg)
+    attrs = store.attributes()
+    out = []
+    for d in store.documents(["interview"]):
+        a = attrs.get(d["id"], {})
+        group, why = rules.explain("interview", a)
+        out.append({"document_id": d["id"], "source": d["source_name"], "locator": d["locator"],
+                    "site": a.get("site", ""), "date": a.get("date", ""), "group": group, "why": why})
+    return out
 
 
 PAGE_HINT = ("  Teman får då namn efter svarens egna ord. Den som sköter studiens inställningar kan ange en "
@@ -196,6 +212,12 @@ def format_summary(info: dict, review_all: bool = False) -> str:
             text = ", ".join(f"{v}: {n}" for v, n in shown) + (f", … (+{more})" if more > 0 else "")
             lines.append(f"  {key}: {text}")
     lines += coverage_lines(info.get("coverage") or {})
+    if info.get("groups"):
+        lines.append("Intervjuer per intressentgrupp (ändra reglerna i [[questions.groups]] i study.toml):")
+        for g in info["groups"]:
+            where = ", ".join(x for x in (g["site"], g["date"]) if x)
+            lines.append(f"  {g['source']} {g['locator']}{' (' + where + ')' if where else ''}: "
+                         f"{g['group']} – {g['why']}.")
     if "voice" in info:
         lines.append(f"Deltagarröst (räknas och citeras i berättelsen): {info['voice']['participants']} deltagare")
         for row in info["voice"]["by_source"]:

@@ -177,18 +177,23 @@ class Pseudonymiser:
             self._add_alias(token, placeholder)
         return placeholder
 
-    def assign_name(self, name: str, context: list[tuple[int, str]] = (), pos: int = 0) -> str:
+    def assign_name(self, name: str, context: list[tuple[int, str]] = (), pos: int = 0,
+                    paragraph_start: int = -1) -> str:
         """A full name: its own placeholder. A lone first name or surname: the placeholder of
-        the person of the same document whose name holds it (the nearest one before it; a
-        heading's interviewee counts as before everything), else of the only person with it
-        named by a heading or the deny list, else one of its own (the same for every lone
-        mention): never another person's."""
+        the person of the same document whose name holds it — the one named nearest before it
+        in the same paragraph (from `paragraph_start`), else the heading's interviewee, else
+        the one named nearest before it, else the first named after it — else of the only
+        person with it named by a heading or the deny list, else one of its own (the same for
+        every lone mention): never another person's."""
         if len(name.split()) > 1:
             return self.assign_full(name)
-        matches = [(p, full) for p, full in context if name in full.split()]
+        matches = sorted(((p, full) for p, full in context if name in full.split()), key=lambda m: m[0])
         if matches:
             before = [m for m in matches if m[0] <= pos]
-            return self.assign_full((before[-1] if before else matches[0])[1])
+            same_paragraph = [m for m in before if m[0] >= max(paragraph_start, 0)]
+            heading = [m for m in before if m[0] < 0]
+            chosen = (same_paragraph or heading or before or matches)
+            return self.assign_full((chosen[-1] if chosen is not matches else matches[0])[1])
         people = self._aliases(name, "declared")
         if len(people) == 1 and len(self._aliases(name)) == 1:
             self._remember(people[0], name)
@@ -312,7 +317,8 @@ class Pseudonymiser:
             if span.kind == "NAMN":
                 name = self._normalise(span.text)
                 suffix = "s" if span.text.endswith("s") and not name.endswith("s") else ""
-                placeholder = self.assign_name(name, context, span.start) + suffix
+                para = text.rfind("\n\n", 0, span.start)
+                placeholder = self.assign_name(name, context, span.start, para) + suffix
             else:
                 value = "".join(ch for ch in span.text.lower() if ch.isalnum() or ch in "@.")
                 placeholder = self._assign(span.kind, value)

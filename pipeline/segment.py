@@ -7,6 +7,11 @@
   counted per respondent later, so splitting does not inflate counts.
 * Interviews and report sections are split into paragraphs (the writer's own units of
   meaning); a paragraph longer than `max_passage_chars` becomes runs of whole sentences.
+* Interviews only: a sentence cut by a page or column break of the source ("… resorna till" /
+  blank line / "Hallstahammar för dem.") is joined again, and headings, org-chart labels and
+  captions ("### Jobbcentrums organisation", "DELTAGARE", "Extern praktik") are no segments:
+  a paragraph is a label when it starts with "#" or has at most `label_max_words` words and no
+  sentence-final punctuation (bullets are kept).
 
 Sentences come from spaCy's Swedish tokenizer + rule sentencizer (spacy.blank("sv")); it keeps
 "t.ex." and "bl.a." whole. Offsets are character offsets into the document text. Segment ids
@@ -22,14 +27,20 @@ from .store import Store
 
 QUOTES = "\"”“„«»'’"
 SHORT_KINDS = ("answer", "quote")
+SENTENCE_END = re.compile(r"[.!?…:;]['\"”’»)\]]*\s*$")
+BULLET = re.compile(r"^\s*(?:[-*•–]|\d+[.)])\s+")
+# a line that ends on one of these words cannot end a sentence: the next paragraph goes on with it
+FUNCTION_WORDS = set("""till för av och som är om på i med att de det den en ett eller men från hos vid
+    under över efter inför mot utan när där så var har hade blev blir kan ska skulle vill ville""".split())
 
 
 class Segmenter:
     def __init__(self, min_sentence_chars: int = 25, keep_whole_chars: int = 60,
-                 max_passage_chars: int = 600):
+                 max_passage_chars: int = 600, label_max_words: int = 8):
         self.min_sentence_chars = min_sentence_chars
         self.keep_whole_chars = keep_whole_chars
         self.max_passage_chars = max_passage_chars
+        self.label_max_words = label_max_words
 
     @classmethod
     def from_config(cls, cfg: dict) -> "Segmenter":
@@ -47,11 +58,12 @@ class Segmenter:
         spans = []
         for sent in self.nlp(text).sents:
             spans.append([sent.start_char, sent.end_char])
-        # the sentencizer leaves an opening quote at the end of the previous sentence
+        # the sentencizer leaves an opening quote, or the "[" of a placeholder ("[NAMN 3]"), at
+        # the end of the previous sentence
         for k in range(len(spans) - 1):
             s, e = spans[k]
             chunk = text[s:e]
-            if len(chunk) >= 2 and chunk[-1] in QUOTES and chunk[-2].isspace():
+            if len(chunk) >= 2 and (chunk[-1] in QUOTES or chunk[-1] in "([") and chunk[-2].isspace():
                 spans[k][1] = e - 1
                 spans[k + 1][0] = e - 1
         return [(base + s, base + e) for s, e in (_trim(text, s, e) for s, e in spans) if e > s]
@@ -83,14 +95,53 @@ class Segmenter:
             if e - s <= self.keep_whole_chars:
                 return [(s, e)]
             return self._merge_short(self.sentences(text[s:e], s))
+        paragraphs = [(m.start(), m.end()) for m in
+                      re.finditer(r"\S(?:.*?\S)?(?=\s*\n\s*\n|\s*$)", text, flags=re.S)]
+        if kind == "interview":
+            paragraphs = self.whole_paragraphs(text, paragraphs)
         out = []
-        for m in re.finditer(r"\S(?:.*?\S)?(?=\s*\n\s*\n|\s*$)", text, flags=re.S):
-            ps, pe = m.start(), m.end()
+        for ps, pe in paragraphs:
             if pe - ps <= self.max_passage_chars:
                 out.append((ps, pe))
             else:
                 out.extend(self._pack(self._merge_short(self.sentences(text[ps:pe], ps))))
         return out
+
+
+    # -- interviews: page breaks and labels ------------------------------------------------------
+    def is_label(self, chunk: str) -> bool:
+        """A heading, org-chart label, table cell or caption: not a passage."""
+        chunk = chunk.strip()
+        if chunk.startswith("#"):
+            return True
+        if BULLET.match(chunk) or SENTENCE_END.search(chunk):
+            return False
+        return len(chunk.split()) <= self.label_max_words
+
+    def whole_paragraphs(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Paragraphs with sentences cut by a page/column break joined again, labels left out."""
+        out: list[list[int]] = []
+        open_end = False                 # the last kept paragraph stops mid-sentence
+        for s, e in spans:
+            chunk = text[s:e]
+            if open_end and out and _continues(text[out[-1][0]:out[-1][1]], chunk):
+                out[-1][1] = e
+            elif self.is_label(chunk):
+                continue
+            else:
+                out.append([s, e])
+            last = text[out[-1][0]:out[-1][1]]
+            open_end = not SENTENCE_END.search(last) and not BULLET.match(last) and not last.startswith("#")
+        return [tuple(x) for x in out]
+
+
+def _continues(before: str, after: str) -> bool:
+    """Does `after` go on with the sentence `before` broke off?"""
+    after = after.lstrip(" *_\"”“„«»'’")
+    if not after or after.startswith("#") or BULLET.match(after):
+        return False
+    last = re.findall(r"[\wåäöÅÄÖ]+", before.lower())[-1:] or [""]
+    return after[0].islower() or last[0] in FUNCTION_WORDS
 
 
 def _import_spacy():
