@@ -93,6 +93,25 @@ def _topic(t: Theme) -> str:
     return re.sub(r"^om\s+", "", _lower(t.label), flags=re.I) or _lower(t.label)
 
 
+def _listed(t: Theme) -> str:
+    """A theme in a list of what is taken up: a key term stands as what is said about it ("följt
+    av det som sägs om handläggaren", not "följt av handläggaren")."""
+    return f"det som sägs om {t.term}" if (t.kind == "new" and t.term) else _topic(t)
+
+
+def _topics(themes: list[Theme]) -> list[str]:
+    """Themes as a list of topics; key terms that follow each other share one "det som sägs om"
+    ("det som sägs om skolan och om biblioteken")."""
+    out: list[str] = []
+    for k, t in enumerate(themes):
+        term = t.kind == "new" and t.term
+        if term and k and themes[k - 1].kind == "new" and themes[k - 1].term:
+            out[-1] += f" och om {t.term}"
+        else:
+            out.append(_listed(t))
+    return out
+
+
 def _mixed(t: Theme) -> bool:
     """A group of answers without a common topic: a new theme without a key term, or a theme
     that still has the label narrativ gives such a group (e.g. kept in an imported codebook)."""
@@ -149,7 +168,7 @@ LABEL_FRAMES = ["{S} skriver om {x} ({c}).", "{X} tas upp av {s} ({c}).", "{S} k
                 "Vidare skriver {s} om {x} ({c}).", "Svaren från {s} handlar om {x} ({c}).",
                 "Ytterligare ett ämne är {x}, som {s} skriver om ({c}).", "{S} beskriver {x} ({c}).",
                 "{S} lyfter {x} ({c}).", "Hos {s} handlar svaren om {x} ({c}).", "{S} tar också upp {x} ({c})."]
-CRITIQUE_FRAMES = ["Kritiken handlar om att {s} {x} ({c}).", "Kritik kommer också från {s} som {x} ({c}).",
+CRITIQUE_FRAMES = ["{S} {x} ({c}).", "Kritik kommer också från {s} som {x} ({c}).",
                    "En annan kritisk synpunkt är att {s} {x} ({c}).", "Vidare är det {s} som {x} ({c})."]
 # the last resort when every frame is used: one list of what else is said, each with its count
 REST_FRAMES = ["Därutöver nämns också {x}.", "Dessutom förekommer i svaren {x}.", "I övrigt nämns {x}.",
@@ -280,13 +299,12 @@ class _Writer:
         enough = max(3, 0.05 * m.respondents)          # the opening names what many take up
         top = [t for t in ordered if t.tone != "nothing" and not _mixed(t) and self.fact(t).n >= enough][:3]
         counts = [self.fact(t).n for t in top]
-        labels = [_topic(t) for t in top]
         cited = [s for t in top for s in self.fact(t).ids[:2]]
         if len(top) >= 2 and counts[0] > counts[1]:
-            sentences.append(Sentence(f"Det som tas upp av flest är {labels[0]}, följt av {_and(labels[1:])}.",
+            sentences.append(Sentence(f"Det som tas upp av flest är {_listed(top[0])}, följt av {_and(_topics(top[1:]))}.",
                                       cited, [t.id for t in top]))
         elif len(top) >= 2:
-            sentences.append(Sentence(f"Bland det som tas upp oftast finns {_and(labels)}.", cited, [t.id for t in top]))
+            sentences.append(Sentence(f"Bland det som tas upp oftast finns {_and(_topics(top))}.", cited, [t.id for t in top]))
         return Paragraph.of("opening", sentences)
 
     def praise(self, positive: list[Theme]) -> list[Paragraph]:
@@ -330,7 +348,9 @@ class _Writer:
             M = self.m.respondents
             subj = self.drafter._subject(f, M, self.noun)
             where = "ett tema" if len(mixed) == 1 else f"{_WORDS[len(mixed)] if len(mixed) < len(_WORDS) else 'ett antal'} mindre teman"
-            sentences.append(Sentence(f"{_cap(subj)} ({f.n} av {M}) skriver om annat än det som nämns ovan; deras svar "
+            # "svar från": these answers are about something else; their writers may also have
+            # said what the sentences above count
+            sentences.append(Sentence(f"Svar från {subj} ({f.n} av {M}) handlar om annat än det som nämns ovan och "
                                       f"bildar {where} utan ett gemensamt ämne.", f.ids, [t.id for t in mixed], [f.spec(M)]))
             q = self.drafter._quote(self.frames, f, self.m, self.quoted, self.noun)
             if q:
