@@ -56,12 +56,15 @@ PLACEHOLDER = re.compile(r"\[[A-ZÅÄÖ]+ \d+\]")
 def question_kinds(cfg: dict, study_dir: Path | None = None) -> list[dict]:
     import yaml
     name = cfg["questions"].get("kinds_file", "")
+    from importlib import resources
     if name:
         path = Path(name) if Path(name).is_absolute() or study_dir is None else Path(study_dir) / name
     else:
-        path = Path(__file__).parent / "data" / "fragetyper.yaml"
+        path = Path("pipeline/data/fragetyper.yaml")            # for messages; read from the package
     try:
-        kinds = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        text = path.read_text(encoding="utf-8") if name else \
+            resources.files("pipeline").joinpath("data", "fragetyper.yaml").read_text(encoding="utf-8")
+        kinds = yaml.safe_load(text) or []
         return [{"kind": k["kind"], "question": re.compile(k["question"]), "answer": re.compile(k["answer"])}
                 for k in kinds]
     except (OSError, yaml.YAMLError, KeyError, TypeError, re.error) as exc:

@@ -128,7 +128,8 @@ lexicon = ""                     # empty: the lexicon shipped with narrativ
 deny = []
 """)
     cfg = config.load(study_dir)
-    assert cfg["questions"]["min_z"] == 1 and cfg["questions"]["passages_per_group"] == 4
+    assert cfg["questions"]["min_z"] == 1
+    assert cfg["questions"]["passages_per_group"] == config.defaults()["questions"]["passages_per_group"]
     assert cfg["questions"]["focus"]["chef"] == ["Teamets personal och chefer"]
     assert cfg["questions"]["focus"]["politiker"] == ["Politiker"]          # defaults stay
     assert cfg["questions"]["groups"] == [{"group": "Deltagare", "when": "(?i)participant=ja"}]
