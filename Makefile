@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo serve test bench clean-demo browser
+.PHONY: demo serve test bench clean-demo browser bundle bundle-offline wheelhouse
 
 # torch==2.13.0 (local CPU build) goes in BEFORE anything that could depend on it; a bare
 # 'torch' requirement would pull a multi-GB CUDA build.
@@ -43,3 +43,18 @@ bench: $(STAMP)
 
 clean-demo:
 	rm -rf studies/demo
+
+# The kansli's downloads (packaging/bundle.py, see README "For the kansli: installing on Windows
+# and macOS"): a zip per platform with narrativ's wheel, uv and the double-click scripts, in dist/.
+# -offline adds every wheel for Windows / Python 3.11 (about a gigabyte). Not part of `make test`.
+PLATFORM ?= win_amd64
+bundle: $(STAMP)
+	$(BIN)/python packaging/bundle.py --platform win_amd64
+	$(BIN)/python packaging/bundle.py --platform macos_arm64
+
+bundle-offline: $(STAMP)
+	$(BIN)/python packaging/bundle.py --platform $(PLATFORM) --offline
+
+# only the offline folder, resolved for $(PLATFORM) and checked from the folder alone; prints figures
+wheelhouse: $(STAMP)
+	$(BIN)/python packaging/bundle.py --platform $(PLATFORM) --wheelhouse-only

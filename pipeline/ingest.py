@@ -72,6 +72,17 @@ def expand(paths: list[str | Path], extensions: list[str]) -> tuple[list[Path], 
     return files, skipped
 
 
+def office_owner(path: Path) -> tuple[Path, str] | None:
+    """The owner file Excel or Word keeps next to a file it has open ("~$Svar.xlsx"; Word drops
+    the first two characters of a long name: "~$ar 2025.docx"), and the program's name."""
+    program = "Word" if path.suffix.lower() in (".docx", ".doc", ".odt") else "Excel"
+    for name in ("~$" + path.name, "~$" + path.name[2:]):
+        owner = path.with_name(name)
+        if len(path.name) > 2 and owner.is_file():
+            return owner, program
+    return None
+
+
 def settings_digest(cfg: dict) -> str:
     """What reading depends on: the [ingest] and [privacy] settings."""
     blob = json.dumps({"ingest": cfg["ingest"], "privacy": cfg["privacy"]}, sort_keys=True, ensure_ascii=False)
@@ -87,6 +98,7 @@ def run(paths: list[str | Path], store: Store, cfg: dict, key_file: str | Path |
     files, skipped = expand(paths, icfg["extensions"])
     result = IngestResult(files=list(skipped))
     batch = []                                  # (path, sha, reader, n_chars, docs)
+    notes: dict[Path, str] = {}                 # files open in Excel or Word while read
     for i, path in enumerate(files):
         if progress:
             progress(i, 2 * len(files), f"Läser {path.name}")
@@ -95,14 +107,23 @@ def run(paths: list[str | Path], store: Store, cfg: dict, key_file: str | Path |
                 raise InputError(path, "filen finns inte")
             try:
                 data = path.read_bytes()
+            except PermissionError:
+                raise InputError(path, "filen är låst eller får inte läsas"
+                                 + (" – den är öppen i " + office_owner(path)[1] if office_owner(path) else
+                                    " (är den öppen i Excel eller ett annat program?)")
+                                 + ": stäng den och läs in den igen") from None
             except OSError as exc:
                 raise InputError(path, f"filen går inte att läsa ({exc.strerror})") from None
+            open_note = office_owner(path)
             sha = hashlib.sha256(data).hexdigest()
             old = store.source_by_hash(sha)
             if old is not None and old["settings_digest"] == digest:
                 result.files.append(FileResult(str(path), "unchanged"))
                 continue
             batch.append((path, sha, *readers.read(path, data, icfg)))
+            if open_note:
+                notes[path] = (f"filen var öppen i {open_note[1]} när den lästes: ändringar som inte är sparade "
+                               "kom inte med (spara och stäng den, och läs in den igen om du ändrat något)")
         except InputError as exc:
             log.warning("ingest failed: %s", exc)
             result.files.append(FileResult(str(path), "failed", problem=exc.problem))
@@ -127,7 +148,8 @@ def run(paths: list[str | Path], store: Store, cfg: dict, key_file: str | Path |
                                            settings_digest=digest, pseudonyms=rows)
         new_docs += added
         result.files.append(FileResult(str(path), "replaced" if replaced else "added", len(added),
-                                       replaced=counts, note=LEGACY_IDS_NOTE if legacy else ""))
+                                       replaced=counts,
+                                       note="; ".join(n for n in (notes.get(path), LEGACY_IDS_NOTE if legacy else "") if n)))
     if pseudonymiser:
         pseudonymiser.write_key()
     if new_docs:

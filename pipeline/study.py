@@ -10,43 +10,31 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from . import config, gate, ingest, overview, segment
 from .errors import StudyError
 from .pseudonymise import SALT_FILE
 from .store import Store
 
-try:                                     # POSIX: flock; Windows (the kansli's laptop): msvcrt
-    import fcntl
-except ImportError:                      # pragma: no cover - Windows
-    fcntl = None
-    import msvcrt
 
-_FAR = 2 ** 30                           # Windows locks a byte far past the holder's note, so others can read it
-
-
-def _try_lock(fh) -> bool:
-    """Take the lock file's exclusive lock without waiting; False when another process has it."""
+def _os_lock(path: Path) -> FileLock | None:
+    """The operating system's exclusive lock on `path` without waiting (filelock: flock on POSIX,
+    LockFileEx/msvcrt on Windows, released by the OS when the process dies); None when another
+    process holds it. Shared across threads (`thread_local=False`): the page takes the lock in a
+    request and releases it in the job's thread. Re-entrancy is ours (`_held` below), so one
+    FileLock per study and process is taken once."""
+    lock = FileLock(str(path), timeout=0, thread_local=False)
     try:
-        if fcntl is not None:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        else:                            # pragma: no cover - Windows
-            fh.seek(_FAR)
-            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-            fh.seek(0)
-    except OSError:                      # BlockingIOError (POSIX), PermissionError (Windows)
-        return False
-    return True
-
-
-def _unlock(fh) -> None:
-    if fcntl is not None:
-        fcntl.flock(fh, fcntl.LOCK_UN)
-    else:                                # pragma: no cover - Windows
-        fh.seek(_FAR)
-        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
+        lock.acquire()
+    except Timeout:
+        return None
+    return lock
 
 
 LOCK_FILE = ".narrativ.lock"
+HOLDER_FILE = ".narrativ-holder.json"      # who holds the lock (the lock file itself is the OS lock's:
+                                           # filelock may truncate it, and Windows bars reading a locked byte)
 JOBS_FILE = ".narrativ-jobs.json"          # the web page's job record (pipeline.web.jobs)
 WHAT_SV = {"ingest": "Inläsning av filer", "segment": "Indelning i textdelar", "embed": "Beräkning av textinnehåll",
            "themes": "Beräkning av teman", "draft": "Utkast och filer att ladda ner", "export": "Filer att ladda ner",
@@ -61,8 +49,8 @@ class StudyBusy(StudyError):
 
 
 class _Held:
-    def __init__(self, fh, what: str):
-        self.fh, self.what, self.count = fh, what, 0
+    def __init__(self, lock: FileLock, what: str):
+        self.lock, self.what, self.count = lock, what, 0
 
 
 _held: dict[str, _Held] = {}
@@ -72,7 +60,7 @@ _held_guard = threading.Lock()
 def _program() -> str:
     """Who holds the study, as another program's refusal names it."""
     argv = sys.argv or [""]
-    if Path(argv[0]).name in ("narrativ", "__main__.py") and len(argv) > 1:
+    if Path(argv[0]).name.lower().removesuffix(".exe") in ("narrativ", "__main__.py") and len(argv) > 1:
         return "webbsidan, narrativ serve" if argv[1] == "serve" else f"kommandot 'narrativ {argv[1]}'"
     if "ipykernel" in sys.modules:
         return "en notebook"
@@ -84,7 +72,7 @@ def _holder_text(study_dir: Path) -> str:
     (startad HH:MM)'."""
     info = {}
     try:
-        info = json.loads((study_dir / LOCK_FILE).read_text(encoding="utf-8") or "{}")
+        info = json.loads((study_dir / HOLDER_FILE).read_text(encoding="utf-8") or "{}")
     except (OSError, ValueError):
         pass
     if not info.get("what"):           # a holder that wrote nothing: the page's job record, if any
@@ -100,7 +88,7 @@ def _holder_text(study_dir: Path) -> str:
 
 
 class StudyLock:
-    """The study's write lock: an exclusive `flock` on DIR/.narrativ.lock, held by one process
+    """The study's write lock: an exclusive OS lock on DIR/.narrativ.lock (filelock), held by one process
     at a time and re-entrant within it (a process-level registry), so the page's own jobs, a
     Study method calling another and a notebook holding `Study.lock()` never refuse themselves,
     while the CLI, a notebook or a second page in another process are refused with a Swedish
@@ -117,17 +105,17 @@ class StudyLock:
         with _held_guard:
             entry = _held.get(key)
             if entry is None:
-                fh = open(self.dir / LOCK_FILE, "a+", encoding="utf-8")
-                if not _try_lock(fh):
-                    fh.close()
+                lock = _os_lock(self.dir / LOCK_FILE)
+                if lock is None:
                     raise StudyBusy(f"Studien '{self.dir.name}' är upptagen: {_holder_text(self.dir)}. "
                                     "Vänta tills den är klar och försök sedan igen.") from None
-                entry = _held[key] = _Held(fh, self.what)
-                fh.truncate(0)
-                fh.write(json.dumps({"pid": os.getpid(), "program": _program(), "what": self.what,
-                                     "since": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")},
-                                    ensure_ascii=False))
-                fh.flush()
+                entry = _held[key] = _Held(lock, self.what)
+                note = {"pid": os.getpid(), "program": _program(), "what": self.what,
+                        "since": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")}
+                try:
+                    (self.dir / HOLDER_FILE).write_text(json.dumps(note, ensure_ascii=False), encoding="utf-8")
+                except OSError:
+                    pass                             # only the refusal's wording needs it
             entry.count += 1
             self.held = True
         return self
@@ -143,11 +131,10 @@ class StudyLock:
             if entry.count == 0:
                 del _held[key]
                 try:
-                    entry.fh.truncate(0)
+                    (self.dir / HOLDER_FILE).unlink(missing_ok=True)
                 except OSError:
                     pass
-                _unlock(entry.fh)
-                entry.fh.close()
+                entry.lock.release()
 
     def __enter__(self) -> "StudyLock":
         return self.acquire() if not self.held else self
@@ -405,7 +392,7 @@ def record_export(store: Store, study_dir: Path) -> None:
 
 
 STUDY_FILES = ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm", SALT_FILE, config.STUDY_FILE,
-               "codebook.yaml", ".narrativ.lock", ".narrativ-jobs.json")
+               "codebook.yaml", LOCK_FILE, HOLDER_FILE, ".narrativ-jobs.json")
 UPLOAD_DIR = "källfiler"        # files uploaded on the web page (pipeline/web), kept to be read again
 
 
@@ -416,16 +403,22 @@ def delete_study(path: str | Path, open_study: "Study | None" = None) -> list[Pa
     if not path.exists():
         return []
     with StudyLock(path, WHAT_SV["delete"]):
-        return _delete_files(path)
-
-
-def _delete_files(path: Path) -> list[Path]:
-    for name in STUDY_FILES:
-        (path / name).unlink(missing_ok=True)
-    shutil.rmtree(path / "out", ignore_errors=True)
-    shutil.rmtree(path / UPLOAD_DIR, ignore_errors=True)
-    shutil.rmtree(path / ".narrativ-undo", ignore_errors=True)      # pipeline.web.edits: the page's undo
+        _delete_files(path)
+    # the lock file last, once released: Windows does not delete a file another handle holds open
+    try:
+        (path / LOCK_FILE).unlink(missing_ok=True)
+    except OSError:
+        pass
     left = sorted(path.iterdir()) if path.exists() else []
     if path.exists() and not left:
         path.rmdir()
     return left
+
+
+def _delete_files(path: Path) -> None:
+    for name in STUDY_FILES:
+        if name != LOCK_FILE:
+            (path / name).unlink(missing_ok=True)
+    shutil.rmtree(path / "out", ignore_errors=True)
+    shutil.rmtree(path / UPLOAD_DIR, ignore_errors=True)
+    shutil.rmtree(path / ".narrativ-undo", ignore_errors=True)      # pipeline.web.edits: the page's undo

@@ -180,7 +180,7 @@ def test_a_second_job_on_the_same_study_is_refused_clearly(web):
 def test_another_process_holding_the_study_refuses_a_job(web):
     study = _create(web)
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX);"
+        "import sys, time; from filelock import FileLock; lock = FileLock(sys.argv[1]); lock.acquire();"  # the OS lock, any OS
         " print('held', flush=True); time.sleep(120)"), str(study / ".narrativ.lock")],
         stdout=subprocess.PIPE, text=True)
     try:

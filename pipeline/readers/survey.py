@@ -7,7 +7,9 @@ otherwise text columns are detected: mostly text cells, long enough, mostly dist
 """
 from __future__ import annotations
 
+import csv
 import io
+import itertools
 import re
 import zipfile
 from datetime import date, datetime
@@ -55,13 +57,42 @@ def _is_text_column(values: list, cfg: dict) -> bool:
     return mean_chars >= cfg["text_min_mean_chars"] and mean_words >= cfg["text_min_mean_words"] and varied
 
 
+DELIMITERS = (";", "\t", ",", "|")      # ';' first: Excel's "CSV" in Swedish (and other comma-decimal) settings
+
+
+def delimiter(text: str) -> tuple[str, str]:
+    """The column separator of a CSV text, and the text without Excel's "sep=;" line if it has
+    one. Otherwise the candidate that splits the first rows (quotes honoured, so commas and line
+    breaks inside an answer do not count) into the most consistent number of columns (at least
+    two), then the most columns; ';' before ',' on a tie. Python's csv.Sniffer guessed ',' for a
+    ';' export whose answers held more commas than the rows held columns."""
+    first, _, rest = text.partition("\n")
+    m = re.fullmatch(r'\s*"?sep=(.)"?[;,\t]*\s*', first, flags=re.IGNORECASE)
+    if m:
+        return m.group(1), rest
+    best, best_score = ",", None
+    for sep in DELIMITERS:
+        try:
+            rows = [r for r in itertools.islice(csv.reader(io.StringIO(text), delimiter=sep), 200) if r]
+        except csv.Error:
+            continue
+        if not rows or len(rows[0]) < 2:
+            continue
+        n = len(rows[0])
+        score = (round(sum(len(r) == n for r in rows) / len(rows), 2), n)
+        if best_score is None or score > best_score:
+            best, best_score = sep, score
+    return best, text
+
+
 def _tables(path: Path, data: bytes, cfg: dict):
     import pandas as pd
 
     if path.suffix.lower() == ".csv":
         text = decode(path, data, cfg["encodings"])
+        sep, text = delimiter(text)
         try:
-            frame = pd.read_csv(io.StringIO(text), sep=None, engine="python", dtype=str,
+            frame = pd.read_csv(io.StringIO(text), sep=sep, engine="python", dtype=str,
                                 skip_blank_lines=True)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, TypeError, AttributeError) as exc:
             raise InputError(path, f"CSV-filen går inte att tolka som tabell ({type(exc).__name__})") from None

@@ -295,8 +295,12 @@ async def upload(request: Request, path: Path) -> None:
             except files.UploadError as exc:
                 problems.append(f"{exc.name}: {exc.problem} – filen lästes inte in")
                 continue
-            target = folder / name
-            tmp = folder / f".{name}.part"
+            try:
+                target = files.upload_target(folder, name, saved)
+            except files.UploadError as exc:
+                problems.append(f"{exc.name}: {exc.problem} – filen lästes inte in")
+                continue
+            tmp = folder / f".{target.name}.part"
             tmp.write_bytes(content)
             tmp.replace(target)
             saved.append(target)

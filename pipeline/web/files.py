@@ -4,7 +4,6 @@ system: a study is looked up by a validated name under the studies folder, an up
 a cleaned base name, a download is one of a fixed list."""
 from __future__ import annotations
 
-import re
 import unicodedata
 from pathlib import Path
 
@@ -13,9 +12,29 @@ from ..study import UPLOAD_DIR  # noqa: F401 (re-exported)
 
 # Names as people write them ("Intervju – Sjöholm.txt", "Enkät Q1&Q2.txt", "Sørensen intervju.txt",
 # "Berättelse 2025!"): any printable characters; refused are only path separators, control and
-# format characters, a leading dot or space (hidden files) and "..". Lengths in characters.
+# format characters, a leading dot or space (hidden files), "..", Windows' device names and a
+# trailing dot or space (below). Lengths in characters.
 STUDY_MAX, FILE_MAX = 60, 120
 _FORBIDDEN = set('/\\:*?"<>|')          # separators, and what Windows cannot store in a file name
+
+
+# Windows (the kansli's laptop) reserves these names for devices, with any ending ("NUL.txt",
+# "aux.tar.gz" are the device too), and silently drops a name's trailing dots and spaces, so
+# "Rapport." would become "Rapport". Refused everywhere, so a study made on Linux moves to Windows.
+_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+             *(f"{d}{i}" for d in ("COM", "LPT") for i in "0123456789¹²³")}
+# Windows' classic path limit (260 with the drive and the final NUL) for a file in a study
+PATH_MAX = 250
+
+
+def _windows_problem(name: str) -> str | None:
+    device = name.split(".")[0].rstrip(" ").upper()
+    if device in _RESERVED:
+        return (f"'{device}' är ett namn som Windows reserverar för en enhet (även med filändelse, "
+                "som NUL.txt)")
+    if name[-1] in ". ":
+        return "namnet får inte sluta med punkt eller mellanslag (Windows tar bort dem)"
+    return None
 
 
 def _name_problem(name: str, limit: int) -> str | None:
@@ -29,6 +48,18 @@ def _name_problem(name: str, limit: int) -> str | None:
     if bad:
         shown = " ".join(repr(c)[1:-1] if unicodedata.category(c)[0] in "CZ" else c for c in bad)
         return f"namnet innehåller tecken som inte går att använda i ett filnamn: {shown}"
+    return _windows_problem(name)
+
+
+def _same_name(folder: Path, name: str, dirs: bool) -> Path | None:
+    """An existing entry of `folder` whose name differs from `name` only in case (or Unicode
+    form): on Windows and macOS the same file or folder, so it is used as that one everywhere."""
+    if not folder.is_dir():
+        return None
+    key = unicodedata.normalize("NFC", name).casefold()
+    for p in folder.iterdir():
+        if unicodedata.normalize("NFC", p.name).casefold() == key and p.is_dir() == dirs:
+            return p
     return None
 
 
@@ -56,11 +87,16 @@ def study_dir(root: Path, name: str) -> Path:
     if not problem and any(c in name for c in "#%"):
         problem = "namnet får inte innehålla # eller % (de används i sidans adresser)"
     if problem:
-        raise NarrativError(f"'{name[:60]}' går inte att använda som studienamn: {problem} "
-                            "(tecknen / \\ : * ? \" < > | går inte att använda)")
+        hint = " (tecknen / \\ : * ? \" < > | går inte att använda)" if "tecken" in problem else ""
+        raise NarrativError(f"'{name[:60]}' går inte att använda som studienamn: {problem}{hint}")
     path = (root / name).resolve()
     if path.parent != root.resolve():
         raise NarrativError(f"'{name}' går inte att använda som studienamn")
+    if not path.exists():
+        path = _same_name(path.parent, name, dirs=True) or path     # "studie 1" is "Studie 1"
+    if len(str(path)) + len(UPLOAD_DIR) + 2 + 40 > PATH_MAX:
+        raise NarrativError(f"'{name[:60]}' går inte att använda som studienamn: sökvägen till studiens filer blir för "
+                            f"lång för Windows (studiemappen {path.parent} ligger djupt); välj ett kortare namn")
     return path
 
 
@@ -71,6 +107,22 @@ def clean_name(filename: str) -> str:
     if problem:
         raise UploadError(base or "(namnlös fil)", f"filnamnet går inte att använda: {problem}; byt namn på filen")
     return base
+
+
+def upload_target(folder: Path, name: str, taken: list[Path] = ()) -> Path:
+    """Where an upload named `name` is saved in `folder` (källfiler/): a file already there whose
+    name differs only in case is the same file on Windows and macOS, so it is replaced everywhere
+    ("svar.csv" replaces "Svar.csv"); two uploads of one batch that would be one file, or a path
+    too long for Windows, are refused."""
+    for other in taken:
+        if unicodedata.normalize("NFC", other.name).casefold() == name.casefold():
+            raise UploadError(name, f"en annan fil i samma uppladdning heter likadant ('{other.name}'; stora och små "
+                              "bokstäver räknas lika i Windows): byt namn på den ena filen")
+    target = _same_name(folder, name, dirs=False) or folder / name
+    if len(str(target)) + len(".part") + 1 > PATH_MAX:
+        raise UploadError(name, f"sökvägen blir för lång för Windows ({len(str(target))} tecken, högst "
+                          f"{PATH_MAX - 6}): korta filnamnet eller studiens namn")
+    return target
 
 
 def check_content(name: str, data: bytes, extensions: list[str], max_bytes: int,

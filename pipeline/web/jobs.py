@@ -2,8 +2,8 @@
 a time per study.
 
 One job (or an edit about to start one) at a time per study in this process, so two browser
-tabs cannot start two; and the study's write lock (pipeline.study.StudyLock, an `fcntl.flock` on
-DIR/.narrativ.lock, re-entrant within a process) held for the job, which the CLI and the
+tabs cannot start two; and the study's write lock (pipeline.study.StudyLock, an OS file lock on
+DIR/.narrativ.lock through filelock — flock on POSIX, LockFileEx on Windows — re-entrant within a process) held for the job, which the CLI and the
 notebooks' Study take too, so another server, a CLI run or a notebook cannot write the same
 study at once: a second one is refused with a message saying what is running. Every job is recorded in DIR/.narrativ-jobs.json when it
 starts and when it ends; a record still marked as running while nobody holds the lock is a job

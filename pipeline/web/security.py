@@ -49,7 +49,11 @@ def saved_token(studies: Path, renew: bool = False) -> tuple[str, str | None]:
         except FileNotFoundError:
             st = None
         if st is not None:
-            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+            if not hasattr(os, "getuid"):        # Windows: no owner id nor group/other bits; the file
+                foreign = not stat.S_ISREG(st.st_mode)   # is in the user's profile, which its ACL guards
+            else:
+                foreign = not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077
+            if foreign:
                 note = (f"Obs! {path} kunde läsas av andra eller tillhör någon annan; en ny åtkomstkod skapades "
                         "och gamla länkar slutar fungera.")
             else:

@@ -32,7 +32,7 @@ def ingest(study_dir: Path, paths: list[Path] | None = None, rejected: list[str]
                     if Path(f.path).resolve() == upload.resolve():
                         upload.unlink(missing_ok=True)
                 elif f.status in ("added", "replaced"):
-                    job.messages.append(f"{name}: inläst, {f.documents} dokument")
+                    job.messages.append(f"{name}: inläst, {f.documents} dokument" + (f" (obs! {f.note})" if f.note else ""))
                 elif f.status == "unchanged":
                     job.messages.append(f"{name}: redan inläst")
     return work
