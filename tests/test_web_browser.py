@@ -87,8 +87,13 @@ def browser(server, tmp_path_factory):
 def _wait(driver, condition, timeout=LONG):
     from selenium.common.exceptions import JavascriptException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(driver, timeout, poll_frequency=0.5,
-                         ignored_exceptions=(StaleElementReferenceException, JavascriptException)).until(condition)
+    from selenium.common.exceptions import TimeoutException
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.5,
+                             ignored_exceptions=(StaleElementReferenceException, JavascriptException)).until(condition)
+    except TimeoutException:                 # say where the page was (the page shows no participant text here)
+        text = driver.execute_script("return document.body ? document.body.innerText : ''") or ""
+        raise AssertionError(f"waited {timeout} s on {driver.current_url}: {' '.join(text.split())[:600]}") from None
 
 
 def _submit(driver, button):
