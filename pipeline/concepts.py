@@ -168,6 +168,7 @@ CRITIQUE = re.compile(r"(?i)\b((inte|aldrig|ingen|inget|inga) (ens )?(\w+ ){0,2}
                       r"|förvaring\w*|stulen tid|glapp|substitut|galna?|orimlig\w*|onåd|kändes fel|är fel|var fel"
                       r"|avslag\w*|neka\w*|nekad\w*|skäll\w*|inkompetent\w*|utförsäkr\w*|överklag\w*|väntan|slåss|"
                       r"näbbar och klor|tråkig\w*|värsta|bakåt|avbr\w*|tvinga\w*|förnedr\w*|stressad\w*"
+                      r"|oförskämd\w*|oförskämt|rättslös\w*|osynlig\w*|luft för|arg över|fejka\w*"
                       r"|(?<!mår )(?<!mådde )(?<!må )(?<!mått )dålig\w*|sämre|sämst|svår\w*|problem\w*|brist\w*|tyvärr|synd|jobbig\w*|krångl\w*|stressig\w*"
                       r"|för (lite|mycket|få|lång|länge|kort|trång\w*|styrt)|saknade|saknas|missnöjd\w*|besvik\w*|orättvis\w*"
                       r"|negativ\w*|rörig\w*|oklar\w*|otydlig\w*|kaos\w*|trång\w*|kritik\w*|oro\w*|krock\w*|hinder|hindr\w*"
