@@ -285,16 +285,21 @@ class ConceptTagger:
                 hits[np.searchsorted(starts, found, side="right") - 1, k] = True
         return hits
 
-    def sensed(self, texts: list[str], hits: np.ndarray, wish: list[bool]) -> np.ndarray:
-        """The cue hits whose cue stands in the right sense (see `sense_ok`)."""
+    def sensed(self, texts: list[str], hits: np.ndarray, wish: list[bool],
+               answers: list[str] | None = None) -> np.ndarray:
+        """The cue hits whose cue stands in the right sense (see `sense_ok`). Critique is judged
+        on the whole answer a segment is part of (`answers`): "Jag har aldrig träffat min
+        handläggare. Det är bara på pappret." names the authority in one sentence and the
+        fault in the next."""
         out = hits.copy()
         for i, k in zip(*np.nonzero(hits)):
             kind = self.concepts_[k].kind
-            out[i, k] = any(sense_ok(kind, texts[i], m.start(), wish[i]) for m in self.cues_[k].finditer(texts[i]))
+            text = answers[i] if (answers is not None and kind == "critique") else texts[i]
+            out[i, k] = any(sense_ok(kind, text, m.start(), wish[i]) for m in self.cues_[k].finditer(texts[i]))
         return out
 
     def tag(self, C: np.ndarray, texts: list[str], allowed: list[set[str] | None],
-            wish: list[bool] | None = None) -> tuple[np.ndarray, list[set[int]]]:
+            wish: list[bool] | None = None, answers: list[str] | None = None) -> tuple[np.ndarray, list[set[int]]]:
         """The main concept of every segment (-1: none carried) and every concept it carries.
         `allowed`: the kinds of concept each answer may carry (by its question; None: any);
         `wish`: whether each answers the wish question."""
@@ -305,7 +310,7 @@ class ConceptTagger:
         wish = wish if wish is not None else [False] * n
         ok = self._allowed_matrix(allowed, k)
         Zm = np.where(ok, _zscores(S), -np.inf)
-        sensed = self.sensed(texts, self.cue_matrix(texts), wish) & ok
+        sensed = self.sensed(texts, self.cue_matrix(texts), wish, answers) & ok
         cued = sensed & (Zm >= self.cue_min_z)
         cued |= self._by_sentence(texts, sensed & ~cued)
         similar = (S >= self.floor) & (Zm >= self.min_z)

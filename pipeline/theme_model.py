@@ -348,7 +348,7 @@ class ThemeModel:
         tagger = ConceptTagger(c.segment_min_z, c.cue_min_z, c.segment_floor).fit(self.concepts, embed, mean)
         allowed = [self._allowed(a) for a in units.attributes]
         wish = [self._asked_wish(a) for a in units.attributes]
-        tags, carried = tagger.tag(C, units.texts, allowed, wish)
+        tags, carried = tagger.tag(C, units.texts, allowed, wish, _answers(units))
         nothing = [k for k, x in enumerate(self.concepts) if x.kind == "nothing"]
         for i, text in enumerate(units.texts):
             if nothing and wish[i] and self.nothing.search(text):
@@ -555,6 +555,17 @@ def _persons_labels(all_defs: dict) -> dict[str, str]:
     """Label (casefolded) -> id of the themes a person named or brought (codebook), live ones."""
     return {d.label.casefold(): tid for tid, d in all_defs.items()
             if (d.user_label or d.source == "codebook") and not d.exclude and not d.merge_into and d.label}
+
+
+def _answers(units: Units) -> list[str]:
+    """Per segment, the text of the whole answer (document) it is part of: a segment id is its
+    document id, a dot and its own part."""
+    doc = [sid.rsplit(".", 1)[0] for sid in units.ids]
+    joined: dict[str, list[str]] = defaultdict(list)
+    for d, text in zip(doc, units.texts):
+        joined[d].append(text)
+    whole = {d: " ".join(parts) for d, parts in joined.items()}
+    return [whole[d] for d in doc]
 
 
 def _terms_in(labels) -> set[str]:

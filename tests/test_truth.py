@@ -339,3 +339,17 @@ def test_a_codebook_brought_into_a_new_study_gives_one_theme_per_label_and_a_dra
         draft = s.draft()
     assert not [label for label, n in labels.items() if n > 1]
     assert len(draft.paragraphs) >= 4
+
+
+def test_critique_is_judged_on_the_whole_answer():
+    """The authority named in one sentence, the fault in the next: the sentence that names the
+    authority carries the critique of it; praise of it in a calm answer does not."""
+    lex = [c for c in concepts.load() if c.id == "kritik_myndigheter"]
+    tagger = concepts.ConceptTagger().fit(lex, lambda xs: np.eye(len(xs), 4), np.zeros(4))
+    texts = ["Jag har ringt Försäkringskassan varje vecka.", "Jag har ringt Försäkringskassan varje vecka."]
+    answers = [texts[0] + " Det är bara på pappret, ingen hör av sig och jag får aldrig svar.",
+               texts[1] + " De har varit vänliga."]
+    hits = tagger.cue_matrix(texts)
+    assert hits[:, 0].all()
+    assert tagger.sensed(texts, hits, [False, False], answers)[:, 0].tolist() == [True, False]
+    assert not tagger.sensed(texts, hits, [False, False])[:, 0].any()      # the sentence alone says no fault
