@@ -92,8 +92,8 @@ def _wait(driver, condition, timeout=LONG):
         return WebDriverWait(driver, timeout, poll_frequency=0.5,
                              ignored_exceptions=(StaleElementReferenceException, JavascriptException)).until(condition)
     except TimeoutException:                 # say where the page was (the page shows no participant text here)
-        text = driver.execute_script("return document.body ? document.body.innerText : ''") or ""
-        raise AssertionError(f"waited {timeout} s on {driver.current_url}: {' '.join(text.split())[:600]}") from None
+        text = driver.execute_script("return document.body ? document.body.textContent : ''") or ""
+        raise AssertionError(f"waited {timeout} s on {driver.current_url}: {' '.join(text.split())[:2000]}") from None
 
 
 def _submit(driver, button):
