@@ -168,7 +168,7 @@ LABEL_FRAMES = ["{S} skriver om {x} ({c}).", "{X} tas upp av {s} ({c}).", "{S} k
                 "Vidare skriver {s} om {x} ({c}).", "Svaren från {s} handlar om {x} ({c}).",
                 "Ytterligare ett ämne är {x}, som {s} skriver om ({c}).", "{S} beskriver {x} ({c}).",
                 "{S} lyfter {x} ({c}).", "Hos {s} handlar svaren om {x} ({c}).", "{S} tar också upp {x} ({c})."]
-CRITIQUE_FRAMES = ["{S} {x} ({c}).", "Kritik kommer också från {s} som {x} ({c}).",
+CRITIQUE_FRAMES = ["Bland de kritiska svaren finns {s} som {x} ({c}).", "Kritik kommer också från {s} som {x} ({c}).",
                    "En annan kritisk synpunkt är att {s} {x} ({c}).", "Vidare är det {s} som {x} ({c})."]
 # the last resort when every frame is used: one list of what else is said, each with its count
 REST_FRAMES = ["Därutöver nämns också {x}.", "Dessutom förekommer i svaren {x}.", "I övrigt nämns {x}.",
