@@ -85,3 +85,18 @@ def line_of(path: Path, needle: str) -> str:
         if needle in line:
             return f"rad {n}"
     raise AssertionError(f"{needle!r} not in {path}")
+
+
+# A codebook as a person writes one: ids of several shapes, a theme without a description (for
+# the QDA exchange tests, tests/test_qdpx.py and tests/test_qda_tools.py)
+CODEBOOK = {
+    "themes": [
+        {"id": "egenmakt", "label": "Egenmakt och kontroll",
+         "description": "Att själv ha inflytande över sin situation.",
+         "examples": ["Jag fick vara med och bestämma", "Planen bygger på det jag vill"], "source": "codebook"},
+        {"id": "K07", "label": "Väntan", "description": "Köer och väntetider innan stödet börjar.",
+         "examples": ["Köer och väntetider innan stödet börjar."], "source": "codebook"},
+        {"id": "x-3", "label": "Tacksamhet", "examples": ["Tacksamhet"], "source": "codebook"},
+    ],
+    "moves": {}, "exclude_segments": [],
+}

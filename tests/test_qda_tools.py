@@ -17,22 +17,15 @@ import pytest
 import yaml
 
 from pipeline import Study, cli, qdc, qdpx
+from files import CODEBOOK as BASE_CODEBOOK
 from pipeline import codebook as cb
 
 NS = "{urn:QDA-XML:project:1.0}"
-CODEBOOK = {
-    "themes": [
-        {"id": "egenmakt", "label": "Egenmakt och kontroll",
-         "description": "Att själv ha inflytande över sin situation.",
-         "examples": ["Jag fick vara med och bestämma", "Planen bygger på det jag vill"], "source": "codebook"},
-        {"id": "K07", "label": "Väntan", "description": "Köer och väntetider innan stödet börjar.",
-         "examples": ["Köer och väntetider innan stödet börjar."], "source": "codebook"},
-        {"id": "T05", "label": "väntan", "description": "Att vänta på besked, inte i kö.",
-         "examples": ["Jag väntade på beskedet i veckor"], "source": "codebook", "color": "#123456"},
-        {"id": "x-3", "label": "Tacksamhet", "examples": ["Tacksamhet"], "source": "codebook"},
-    ],
-    "moves": {}, "exclude_segments": [],
-}
+# the codebook of tests/test_qdpx.py with a second "väntan" (another id, its own colour)
+CODEBOOK = {**BASE_CODEBOOK, "themes": BASE_CODEBOOK["themes"][:2] + [
+    {"id": "T05", "label": "väntan", "description": "Att vänta på besked, inte i kö.",
+     "examples": ["Jag väntade på beskedet i veckor"], "source": "codebook", "color": "#123456"},
+] + BASE_CODEBOOK["themes"][2:]}
 
 
 def client(module: str):

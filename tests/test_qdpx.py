@@ -207,17 +207,7 @@ def test_positions_count_code_points(tmp_path):
 
 # -- codebook exchange ------------------------------------------------------------------------
 
-CODEBOOK = {
-    "themes": [
-        {"id": "egenmakt", "label": "Egenmakt och kontroll",
-         "description": "Att själv ha inflytande över sin situation.",
-         "examples": ["Jag fick vara med och bestämma", "Planen bygger på det jag vill"], "source": "codebook"},
-        {"id": "K07", "label": "Väntan", "description": "Köer och väntetider innan stödet börjar.",
-         "examples": ["Köer och väntetider innan stödet börjar."], "source": "codebook"},
-        {"id": "x-3", "label": "Tacksamhet", "examples": ["Tacksamhet"], "source": "codebook"},
-    ],
-    "moves": {}, "exclude_segments": [],
-}
+from files import CODEBOOK  # noqa: E402
 
 
 def _user_fields(path):
