@@ -23,7 +23,9 @@ _BEFORE_NOUN = set("""en ett min mitt mina din ditt dina sin sitt sina vår vår
 _BEFORE_VERB = set("jag du han hon vi ni man kan ska skulle vill måste kunde".split())
 # adjectives and pronouns that stand where nouns do ("min egen", "de andra")
 _NOT_NOUNS = set("""egen eget egna annan annat andra hel helt hela samma viss visst vissa liten litet lilla små stor
-    stort stora ny nytt nya gammal gammalt gamla bra god gott goda sådan sådant sådana mycket lite mer mest fler flest""".split())
+    stort stora ny nytt nya gammal gammalt gamla bra god gott goda sådan sådant sådana mycket lite mer mest fler flest
+    varandra själv själva kommunal kommunala regional regionala social sociala digital digitala central centrala
+    ideell ideella nationell nationella individuell individuella""".split())
 # nouns of time and manner that every answer uses and no theme is about ("Om veckan", "Om tiden")
 _NO_TOPIC = set("""dag dagen dagar dagarna vecka veckan veckor veckorna månad månaden månader år året åren
     gång gången gånger tid tiden tider sätt sättet sak saken saker sakerna del delen delar liv livet""".split())
@@ -75,6 +77,27 @@ def term_label(keywords: list[str], texts: dict[str, str], respondents: dict[str
             taken.update((a[0], b[0], _base(a[1]), _base(b[1])))
             return f"Om {a[1]} och {b[1]}", f"{a[1]} eller {b[1]}", both
     return MIXED, "", list(texts)
+
+
+def shared_noun(texts: dict[str, str], respondents: dict[str, str], extra_stop: list[str],
+                need: int) -> tuple[str, float, list[str]] | None:
+    """The noun (used as one, see `_noun_form`) that most respondents of these segments write,
+    if at least `need` do: (form, share of the respondents, the segments that use it)."""
+    tok = LemmaTokenizer(all_stop_words(extra_stop))
+    keys = {sid: set(tok(t)) for sid, t in texts.items()}
+    writers: dict[str, set] = {}
+    for sid, ks in keys.items():
+        for k in ks:
+            writers.setdefault(k, set()).add(respondents[sid])
+    everyone = len(set(respondents.values())) or 1
+    for key in sorted(writers, key=lambda k: (-len(writers[k]), k)):
+        if len(writers[key]) < need:
+            return None
+        carriers = [sid for sid in texts if key in keys[sid]]
+        form = _noun_form(key, [texts[s] for s in carriers], tok)
+        if form:
+            return form, len(writers[key]) / everyone, carriers
+    return None
 
 
 def _noun_form(key: str, texts: list[str], tok: LemmaTokenizer) -> str | None:

@@ -111,10 +111,13 @@ class ThemeSettings:
     representatives: int
     group_by: tuple
     stop_words: tuple
+    new_theme_min_share: float = 0.4
+    carve_max: int = 3
 
     @classmethod
     def of(cls, tcfg: dict) -> "ThemeSettings":
-        return cls(**{k: (tuple(tcfg[k]) if isinstance(tcfg[k], list) else tcfg[k]) for k in cls.__dataclass_fields__})
+        return cls(**{k: (tuple(tcfg[k]) if isinstance(tcfg[k], list) else tcfg[k])
+                      for k in cls.__dataclass_fields__ if k in tcfg})
 
 
 class _State:
@@ -199,6 +202,7 @@ class ThemeModel:
         self._gather(st, named, all_defs, units, tags, shaped)
         self._fold_small(st, units, C, defs, skipped)
         self._confirm_names(st, named, units, carried)
+        self._carve(st, units, named, shaped)
         all_defs = {**defs, **st.new_defs}
         themes = self._represent(st, units, X, C, all_defs, named, carried, keywords)
         excluded_ids = {t for t, d in all_defs.items() if d.exclude}
@@ -434,6 +438,25 @@ class ThemeModel:
             if not resp or len(carrying) / len(resp) < self.csettings.theme_min_share:
                 del named[tid]
 
+    def _carve(self, st: _State, units, named, shaped: set) -> None:
+        """6c. A theme found this run that no concept names and whose answers share no topic
+        (no noun that `new_theme_min_share` of its respondents write) gives the answers that
+        share a noun — written by at least `min_theme_size` respondents — a theme of their own
+        ("gå in i väggen" among short answers of every kind): "Om väggen" instead of one more
+        "Blandade svar"."""
+        from .labels import shared_noun
+        need = max(3, self.settings.min_theme_size)
+        stop = list(self.settings.stop_words)
+        for tid in [t for t in st.new_defs if t not in named and t not in shaped]:
+            for _ in range(self.settings.carve_max):
+                idx = st.members_of(tid)
+                texts = {units.ids[i]: units.texts[i] for i in idx}
+                found = shared_noun(texts, {units.ids[i]: units.respondents[i] for i in idx}, stop, need)
+                if found is None or found[1] >= self.settings.new_theme_min_share:
+                    break                      # nothing shared by enough, or the theme's own topic
+                carriers = set(found[2])
+                st.new_theme([i for i in idx if units.ids[i] in carriers], "carved")
+
     def _fold_small(self, st: _State, units, C, defs, skipped: list[int]) -> None:
         """6. Themes with fewer than `min_theme_size` respondents, and parts too small to
         cluster, go to the nearest theme when close enough, else stay unassigned."""
@@ -531,7 +554,7 @@ class ThemeModel:
         texts = {units.ids[i]: units.texts[i] for i in idx}
         resp = {units.ids[i]: units.respondents[i] for i in idx}
         theme.label, theme.term, theme.carriers = term_label(theme.keywords, texts, resp, list(self.settings.stop_words),
-                                                             taken=self._taken)
+                                                             self.settings.new_theme_min_share, taken=self._taken)
         if label_problems(theme.label):          # never a label that reads wrong: say what it is
             theme.label, theme.term, theme.carriers = MIXED, "", list(texts)
 

@@ -354,3 +354,16 @@ def test_critique_is_judged_on_the_whole_answer():
     assert hits[:, 0].all()
     assert tagger.sensed(texts, hits, [False, False], answers)[:, 0].tolist() == [True, False]
     assert not tagger.sensed(texts, hits, [False, False])[:, 0].any()      # the sentence alone says no fault
+
+
+def test_answers_that_share_a_noun_in_a_mixed_group_are_found():
+    """Within answers of every kind, the noun three respondents write (used as a noun) is what
+    they share — not a verb or an adjective they happen to share."""
+    from pipeline.labels import shared_noun
+    texts = {f"s{i}": t for i, t in enumerate([
+        "Jag tyckte om föreläsningarna.", "Bra tider.", "Mer fika, tack.", "Om föreläsningarna: för korta.",
+        "Vi gick till föreläsningarna varje vecka.", "Snabbt och bra.", "Det gick bra.", "Kaffet var gott."])}
+    resp = {k: k for k in texts}
+    form, share, carriers = shared_noun(texts, resp, [], need=3)
+    assert form == "föreläsningarna" and share == 3 / 8 and sorted(carriers) == ["s0", "s3", "s4"]
+    assert shared_noun(texts, resp, [], need=4) is None
