@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .errors import NarrativError
-from .study import Study
+from .study import WHAT_SV, Study
 
 STATUS_SV = {"added": "inläst", "replaced": "ersatt (filen har ändrats)", "unchanged": "redan inläst",
              "failed": "FEL", "skipped": "hoppades över"}
@@ -240,16 +240,22 @@ def main(argv: list[str] | None = None) -> int:
         else:
             study = Study(args.study)
         with study:
-            if args.command in ("ingest", "run"):
-                result = study.ingest(*args.sources, key_file=args.keep_key)
-                _report_ingest(result)
-                if args.command == "run":
+            if args.command == "run":
+                # one lock over the whole run: nothing (the page, a notebook, another CLI) can write
+                # the study between its steps, e.g. edit codebook.yaml between themes and draft
+                with study.lock(WHAT_SV["run"]):
+                    result = study.ingest(*args.sources, key_file=args.keep_key)
+                    _report_ingest(result)
                     from .overview import format_summary
                     print()
                     print(format_summary(study.info()))
                     print()
                     _report_themes(study.themes(), study.dir)
                     _draft_and_export(study, args)
+                return 0 if result.ok else 1
+            if args.command == "ingest":
+                result = study.ingest(*args.sources, key_file=args.keep_key)
+                _report_ingest(result)
                 return 0 if result.ok else 1
             if args.command == "segment":
                 print(f"Segment skapade: {study.segment()}")
@@ -259,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Segment: {n}, nyberäknade embeddings: {new} (övriga från cachen)")
                 return 0
             if args.command == "draft":
-                _draft_and_export(study, args)
+                with study.lock(WHAT_SV["draft"]):              # the draft and its files as one step
+                    _draft_and_export(study, args)
                 return 0
             if args.command == "questions":
                 results = study.questions(args.questions, allow_identifying=args.allow_identifying)

@@ -41,7 +41,8 @@ WHAT_SV = {"ingest": "Inläsning av filer", "segment": "Indelning i textdelar", 
            "import_codebook": "Import av kodbok", "export_codebook": "Export av kodbok",
            "export_qdpx": "Export till QDA-program", "agreement": "Jämförelse med handkodning",
            "agreement_sample": "Urval att koda för hand", "questions": "Svar på forskningsfrågor",
-           "delete": "Borttagning av studien"}
+           "delete": "Borttagning av studien",
+           "run": "En hel körning (narrativ run)"}
 
 
 class StudyBusy(StudyError):

@@ -96,12 +96,24 @@ def _wait(driver, condition, timeout=LONG):
         raise AssertionError(f"waited {timeout} s on {driver.current_url}: {' '.join(text.split())[:2000]}") from None
 
 
-def _submit(driver, button):
-    """Click a form's button and wait until the browser has left the page."""
+def _submit(driver, button, confirm: str | None = None):
+    """Click a form's button and wait until the browser has left the page; `confirm`: the page
+    asks first (window.confirm) with a question containing it, and the person says yes."""
     from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
     page = driver.find_element(By.TAG_NAME, "html")
     button.click()
+    if confirm is not None:
+        from selenium.common.exceptions import NoAlertPresentException
+
+        def asked(x):
+            try:
+                return x.switch_to.alert
+            except NoAlertPresentException:
+                return False
+        alert = _wait(driver, asked, 30)
+        assert confirm in alert.text, alert.text
+        alert.accept()
 
     def left(_):
         try:
@@ -180,6 +192,24 @@ def test_kansli_flow_from_files_to_word_with_a_renamed_theme(server, browser):
     _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "section.theme"))
     assert d.find_element(By.CSS_SELECTOR, "section.theme .theme-label").text == new_label   # back on its page
     assert d.find_elements(By.ID, "undo")
+    theme_url = d.current_url.split("#")[0]
+
+    # Ångra: pin the last quote first, then undo it; the page is back as it was (on the theme's page)
+    def quotes(x):
+        return [e.get_attribute("data-segment") for e in x.find_elements(By.CSS_SELECTOR, "section.theme .quotes li")]
+    shown, count = quotes(d), _theme_count(d)
+    assert len(shown) >= 2
+    last = d.find_elements(By.CSS_SELECTOR, "section.theme .quotes li")[-1]
+    _submit(d, last.find_element(By.XPATH, ".//form[.//input[@name='action'][@value='pin']]//button"))
+    _wait(d, lambda x: _idle(x) and quotes(x))
+    assert quotes(d)[0] == shown[-1], "the pinned quote is not first"
+    assert "visas först" in d.find_element(By.ID, "undo").text
+    _submit(d, d.find_element(By.CSS_SELECTOR, "#undo button"))
+    _wait(d, lambda x: _idle(x) and quotes(x))
+    assert d.current_url.split("#")[0] == theme_url                       # still on the theme's page
+    assert quotes(d) == shown and _theme_count(d) == count
+    assert d.find_element(By.CSS_SELECTOR, "section.theme .theme-label").text == new_label
+    assert "heter nu" in d.find_element(By.ID, "undo").text                # the rename is next to undo
     study = server["studies"] / "Berättelse 2025"
     assert new_label in (study / "codebook.yaml").read_text(encoding="utf-8")
     _nav(d, "3. Teman")
@@ -201,13 +231,62 @@ def test_kansli_flow_from_files_to_word_with_a_renamed_theme(server, browser):
     details[0].find_element(By.TAG_NAME, "summary").click()
     assert quote.is_displayed() and quote.text
 
-    # 5. download the Word file and read it back
+    assert not d.find_elements(By.ID, "stale")
+
+    # an edit after the draft (a quote moved to another theme, asked first): the draft and its
+    # downloads say they are out of date, with the button that refreshes them; after it, no note
+    d.get(theme_url)
+    _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "section.theme .quotes li"), 60)
+    other = d.execute_script("return Array.from(document.querySelectorAll('#theme-choices option'))"
+                             ".map(o => o.value)")
+    target_label = next(x for x in other if x != new_label)
+    move = d.find_elements(By.CSS_SELECTOR, "section.theme .quotes li")[-1].find_element(
+        By.CSS_SELECTOR, "form[data-confirm]")
+    move.find_element(By.CSS_SELECTOR, "input.choose-theme").send_keys(target_label)
+    _submit(d, move.find_element(By.CSS_SELECTOR, "button"), confirm=target_label)
+    _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "section.theme"))
+    assert "flyttas" in d.find_element(By.ID, "undo").text
+    _nav(d, "4. Utkast")
+    _wait(d, lambda x: _idle(x) and x.find_elements(By.ID, "stale"), 60)
+    stale = d.find_element(By.ID, "stale")
+    assert "Inaktuellt" in stale.text
     _nav(d, "5. Ladda ner")
-    d.find_element(By.ID, "dl-narrativ-docx").click()
-    target = d.downloads / "narrativ.docx"
-    _wait(d, lambda x: target.exists() and not list(d.downloads.glob("*.crdownload")), 60)
-    text = "\n".join(p.text for p in docx.Document(str(target)).paragraphs)
+    _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "ul.downloads"), 60)
+    assert d.find_elements(By.ID, "stale") and d.find_elements(By.CSS_SELECTOR, ".stale-mark")
+    _submit(d, d.find_element(By.CSS_SELECTOR, "#stale button.refresh"))          # refresh from the downloads
+    _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "ul.downloads, article.draft"))
+    _nav(d, "4. Utkast")
+    _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "article.draft .paragraph"), 60)
+    assert not d.find_elements(By.ID, "stale")
+
+    # the counts on the Teman page for two themes (the renamed one and the move's target)
+    _nav(d, "3. Teman")
+    _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "tr.theme-row"), 60)
+    page = {}
+    for row in d.find_elements(By.CSS_SELECTOR, "tr.theme-row"):
+        page[row.find_element(By.CSS_SELECTOR, "a.theme-link").text] = int(row.find_element(By.CSS_SELECTOR, "td.num").text)
+    shown_target = next(k for k in page if k == target_label or k.startswith(target_label + " ("))
+    on_page = {new_label: page[new_label], target_label: page[shown_target]}
+
+    # 5. download the Word and Excel files and read them back
+    _nav(d, "5. Ladda ner")
+    _wait(d, lambda x: _idle(x) and x.find_elements(By.ID, "dl-narrativ-docx"), 60)
+    assert not d.find_elements(By.ID, "stale") and not d.find_elements(By.CSS_SELECTOR, ".stale-mark")
+    got = {}
+    for name in ("narrativ.docx", "narrativ.xlsx"):
+        target = d.downloads / name
+        target.unlink(missing_ok=True)
+        d.find_element(By.ID, "dl-" + name.replace(".", "-")).click()
+        _wait(d, lambda x: target.exists() and not list(d.downloads.glob("*.crdownload")), 60)
+        got[name] = target
+    paragraphs = docx.Document(str(got["narrativ.docx"])).paragraphs
+    text = "\n".join(p.text for p in paragraphs)
     assert new_label in text
+    in_word = _word_counts(paragraphs)
+    in_excel = _excel_counts(got["narrativ.xlsx"])
+    for label, n in on_page.items():
+        assert in_word.get(label) == n, (label, n, in_word.get(label))
+        assert in_excel.get(label) == n, (label, n, in_excel.get(label))
     assert d.find_elements(By.CSS_SELECTOR, "img.chart")
 
     # 400 px: no page overflows sideways; the overview as a person sees it on a phone
@@ -223,6 +302,9 @@ def test_kansli_flow_from_files_to_word_with_a_renamed_theme(server, browser):
             wide = d.execute_script("return document.documentElement.scrollWidth")
             inner = d.execute_script("return document.documentElement.clientWidth")
             assert wide <= inner, (url, wide, inner)
+            for box in d.find_elements(By.CSS_SELECTOR, "textarea.rename-input"):      # the whole name shows,
+                box.send_keys(" och en lång fortsättning av namnet" * 2)                  # also as it grows
+                assert d.execute_script("return arguments[0].scrollHeight <= arguments[0].clientHeight + 1", box), url
         d.get(f"{base}/teman")
         _screenshot(d, SCREENSHOT_NARROW, full=True)
     finally:
@@ -266,6 +348,35 @@ def test_files_dropped_on_the_page_are_read(server, browser):
     """)
     _wait(d, lambda x: _idle(x) and x.find_elements(By.CSS_SELECTOR, "table tbody tr"), 120)
     assert d.find_element(By.CSS_SELECTOR, "table tbody tr td").text == "släppt.md"
+
+
+def _theme_count(driver) -> int:
+    """The count a theme's own page shows ('N av M deltagare')."""
+    from selenium.webdriver.common.by import By
+    return int(driver.find_element(By.CSS_SELECTOR, "section.theme .theme-count strong").text)
+
+
+def _word_counts(paragraphs) -> dict[str, int]:
+    """label -> count from the Word file's theme headings ('Label (N av M deltagare)'; a theme
+    narrativ named itself may carry '(nytt tema)' before the count)."""
+    import re
+    found = {}
+    for p in paragraphs:
+        m = re.fullmatch(r"(.+?)(?: \(nytt tema\))? \((\d+) av \d+ \w+\)", p.text.strip())
+        if m and p.style.name.startswith("Heading"):
+            found[m.group(1)] = int(m.group(2))
+    return found
+
+
+def _excel_counts(path: Path) -> dict[str, int]:
+    """label -> count from the Excel file's sheet 'Teman' (columns 'tema' and 'deltagare')."""
+    import openpyxl
+    sheet = openpyxl.load_workbook(path, read_only=True)["Teman"]
+    rows = sheet.iter_rows(values_only=True)
+    head = list(next(rows))
+    at, n = head.index("tema"), head.index("deltagare")
+    return {str(r[at]): int(r[n]) for r in rows                 # notes below the table are shorter rows
+            if len(r) > max(at, n) and r[at] is not None and isinstance(r[n], (int, float))}
 
 
 def _screenshot(driver, path: Path = SCREENSHOT, full: bool = False) -> None:

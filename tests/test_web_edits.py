@@ -49,6 +49,7 @@ class Expectations:
         self.moved: dict[str, str] = {}                      # segment -> theme
         self.pinned: dict[str, str] = {}                     # theme -> segment shown first
         self.moved_from: set[str] = set()                    # themes a segment was moved out of
+        self.merged_label: dict[str, str] = {}               # merge target -> the name it was chosen by
 
     def used(self) -> set[str]:
         ids = set(self.renamed) | set(self.excluded) | set(self.pinned) | set(self.moved.values())
@@ -72,6 +73,7 @@ class Expectations:
         elif kind == "merge":
             edits.edit_theme(self.study, "merge", b["id"], a["id"])
             self.merged[b["id"]] = (a["id"], set(b["segment_ids"]))
+            self.merged_label[a["id"]] = a["label"]
         elif kind == "split":
             edits.edit_theme(self.study, "split", a["id"])
             self.split[a["id"]] = {}
@@ -115,6 +117,7 @@ class Expectations:
             assert tid not in themes and tid not in book, (after, "merge", tid)
             assert tid in book[target]["merged_from"], (after, "merge", tid)
             assert members & exist <= set(themes[target]["segment_ids"]), (after, "merge", tid)
+            assert themes[target]["label"] == self.merged_label[target], (after, "merge: the target renamed", target)
         for original, parts in self.split.items():
             assert original not in themes and original not in book, (after, "split: the original is back", original)
             for part, members in parts.items():
@@ -308,8 +311,9 @@ def test_every_edit_on_the_page_can_be_undone(demo_copy):
         assert _state(study) != before, edit
         page = web.get(f"/studie/{web.name}/teman").text
         assert 'id="undo"' in page and "Ångra" in page
-        r = web.post(f"/studie/{web.name}/angra", data={"csrf": web.csrf, "from": "teman"})
+        r = web.post(f"/studie/{web.name}/angra", data={"csrf": web.csrf, "from": "teman", "theme": edit["theme"]})
         assert r.status_code == 200 and "Ångrat:" in r.text
+        assert str(r.url).endswith(f"/teman/{edit['theme']}"), (edit, str(r.url))    # back on the theme's page
         web.wait()
         assert _state(study) == before, edit
         assert (study / cb.CODEBOOK_FILE).read_text(encoding="utf-8") == book, edit

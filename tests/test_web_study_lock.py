@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from conftest import ROOT
+from conftest import OWN_QUOTES, ROOT
 
 TOKEN = "tok-lock"
 TEXT = ("Samordningsteam Ekbacka\n\n- ”Jag fick hjälp att hitta en praktikplats som passade mig.”\n"
@@ -110,3 +110,54 @@ def test_a_job_on_the_page_refuses_a_cli_run_in_another_process_but_not_itself(s
     assert web.get("/studie/Vår studie/jobb").json()["status"] == "ok"
     run = _cli(study, "segment")
     assert run.returncode == 0, run.stderr
+
+
+PAGE_EDIT = """
+import sys
+from pathlib import Path
+from starlette.testclient import TestClient
+from pipeline.web.app import create_app
+from pipeline.web.security import csrf_token
+study, theme = Path(sys.argv[1]), sys.argv[2]
+client = TestClient(create_app(study.parent, "tok"), base_url="http://127.0.0.1")
+client.get("/?token=tok")
+r = client.post(f"/studie/{study.name}/teman/andra", follow_redirects=False,
+                data={"csrf": csrf_token("tok"), "action": "rename", "theme": theme, "value": "Omdöpt mitt i"})
+print(r.status_code)
+print(r.text)
+"""
+
+
+def test_cli_run_holds_the_study_from_files_to_draft(tmp_path, monkeypatch, capsys):
+    """`narrativ run` holds the study lock over all its steps: the page (another process) trying to
+    rename a theme between the themes step and the draft is refused, naming the run, and the draft
+    and codebook.yaml are the run's own."""
+    from pipeline import cli
+    from pipeline import codebook as cb
+    from pipeline.study import held_here
+    study = tmp_path / "studier" / "Körd studie"
+    src = OWN_QUOTES                                  # enough answers for themes
+    seen = {}
+    report = cli._report_themes
+
+    def between(result, study_dir):                   # after themes, before the draft
+        report(result, study_dir)
+        seen["held"] = held_here(study_dir)
+        assert result.themes
+        theme = result.themes[0].id
+        page = subprocess.run([sys.executable, "-c", PAGE_EDIT, str(study_dir), theme], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+        seen["page"] = page.stdout
+        seen["codebook"] = (study_dir / cb.CODEBOOK_FILE).read_text(encoding="utf-8")
+    monkeypatch.setattr(cli, "_report_themes", between)
+    assert cli.main(["run", str(src), "--study", str(study)]) == 0
+    assert seen["held"]
+    status, _, text = seen["page"].partition("\n")
+    assert status == "409", seen["page"][:300]
+    assert "En hel körning (narrativ run) pågår redan" in text
+    assert (study / cb.CODEBOOK_FILE).read_text(encoding="utf-8") == seen["codebook"]
+    assert "Omdöpt mitt i" not in (study / "out" / "draft.json").read_text(encoding="utf-8")
+    assert not held_here(study)                        # released when the run ends
+    from pipeline.study import StudyLock
+    with StudyLock(study, "test"):
+        pass

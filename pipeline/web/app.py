@@ -376,6 +376,9 @@ async def undo(request: Request) -> Response:
     """Ångra: the latest edit on the page put back, then themes computed (or files read) again."""
     data = await form(request)
     back = "inlast" if str(data.get("from", "")) == "inlast" else "teman"
+    theme = str(data.get("theme", ""))
+    if back == "teman" and re.fullmatch(r"[\w-]{1,40}", theme):
+        back = f"teman/{theme}"          # undone on a theme's page: back to it (gone: the overview)
     try:
         path = study_path(request)
         kind = (edits.last_undo(path) or {}).get("kind")

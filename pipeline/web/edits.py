@@ -64,6 +64,10 @@ def edit_theme(study: Path, action: str, theme_id: str, value: str = "", segment
         if target.id == theme.id:
             raise NarrativError("ett tema kan inte slås ihop med sig självt")
         theme.merge_into = target.id
+        if target.label and target.label == target.auto_label:
+            # the person chose the target by its name: the merged theme keeps it (else narrativ
+            # would name the larger theme anew, and 'slå ihop med X' would give a theme called Y)
+            target.auto_label = None
         done = f"Temat '{theme.label}' slås ihop med '{target.label}'."
     elif action == "split":
         theme.split = 2

@@ -55,6 +55,13 @@
     });
     el.addEventListener("input", function () { el.setCustomValidity(""); });
   });
+  // The rename box shows the whole name, however long (no cut-off label)
+  document.querySelectorAll("textarea.rename-input").forEach(function (t) {
+    var fit = function () { t.style.height = "auto"; t.style.height = (t.scrollHeight + 4) + "px"; };
+    t.addEventListener("input", fit);
+    window.addEventListener("resize", fit);
+    fit();
+  });
   // A destructive action names its target and asks first; a theme chosen by search must exist
   document.querySelectorAll("form[data-confirm]").forEach(function (f) {
     f.addEventListener("submit", function (ev) {
