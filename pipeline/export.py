@@ -264,9 +264,9 @@ def write_xlsx(path: Path, m: Material, group_keys: list[str], rules=None, count
     groups, rows = framework_matrix(m, rules or GroupRules([]))
     sheet = _Rows()
     sheet.append(["Tema × grupp: antal svarande/intervjuade i varje grupp (även personal), och det starkaste "
-                  "avsnittet i varje cell; kolumnen deltagare är temats antal som i övriga filer"])
+                  f"avsnittet i varje cell; kolumnen 'alla {m.noun} (temats antal)' är temats antal som i övriga filer"])
     sheet.bold_row(bold)
-    sheet.append(["tema", m.noun, *[x for g in groups for x in (g, f"{g}: starkaste avsnitt")]])
+    sheet.append(["tema", f"alla {m.noun} (temats antal)", *[x for g in groups for x in (g, f"{g}: starkaste avsnitt")]])
     sheet.bold_row(bold)
     n_of = {t.id: c.n(t) for t in m.themes}
     for r in rows:

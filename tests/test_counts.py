@@ -155,7 +155,7 @@ def test_one_count_per_theme_on_one_base_in_every_output(mixed, monkeypatch):
                 assert n == 0
     assert [grid[start + 1][1 + k] for k, t in enumerate(team_names)] == [step2_teams[t] for t in team_names]
     matrix = list(wb["Ramverksmatris"].iter_rows(values_only=True))
-    assert matrix[1][1] == "deltagare" and {r[0]: r[1] for r in matrix[2:] if r and r[0]} == want
+    assert matrix[1][1] == "alla deltagare (temats antal)" and {r[0]: r[1] for r in matrix[2:] if r and r[0]} == want
     segment_rows = list(wb["Segment"].iter_rows(values_only=True))
     team_col = segment_rows[0].index("team")
     assert "VKS" not in {r[team_col] for r in segment_rows[1:]}
