@@ -127,6 +127,7 @@ class _State:
         self.assigned: list[str | None] = [None] * n
         self.how: list[str] = [""] * n
         self.new_defs: dict[str, cb.CodebookTheme] = {}
+        self.split_labels: dict[str, str] = {}            # a theme split this run -> its label
         self.next_no = 1 + max([int(m.group(1)) for t in book.themes if (m := re.fullmatch(r"T(\d+)", t.id))] or [0])
 
     def put(self, i: int, tid: str | None, why: str) -> None:
@@ -278,6 +279,7 @@ class ThemeModel:
             for c in sorted(set(labels), key=lambda c: -labels.count(c)):
                 part = st.new_theme([m for m, lab in zip(idx, labels) if lab == c], "split")
                 st.new_defs[part].info["split_from"] = tid
+                st.split_labels[tid] = t.label
             del defs[tid]
 
     def _cluster_rest(self, st: _State, units, C) -> tuple[int | None, list[int]]:
@@ -514,6 +516,7 @@ class ThemeModel:
             theme.central = units.texts[reps[0]] if reps else ""
             themes.append(theme)
         themes.sort(key=lambda th: (-th.respondents, -th.size, th.id))
+        _name_split_parts(themes, all_defs, st.split_labels)
         mixed = [t for t in themes if t.label == MIXED]
         taken = {t.label for t in themes if t.label != MIXED}          # a person's theme may hold a number
         numbers = (k for k in range(1, 10 * len(themes) + 2) if f"{MIXED} – grupp {k}" not in taken)
@@ -578,6 +581,27 @@ def _persons_labels(all_defs: dict) -> dict[str, str]:
     """Label (casefolded) -> id of the themes a person named or brought (codebook), live ones."""
     return {d.label.casefold(): tid for tid, d in all_defs.items()
             if (d.user_label or d.source == "codebook") and not d.exclude and not d.merge_into and d.label}
+
+
+SPLIT_PART = " – utbruten del"
+
+
+def _name_split_parts(themes: list[Theme], all_defs: dict, split_labels: dict[str, str]) -> None:
+    """A part a person split off that shares no topic says where it came from ("Gemenskap med
+    andra i samma situation – utbruten del 2"), not "Blandade svar – grupp 9"; on later runs it
+    keeps that name (its auto_label)."""
+    parts: dict[str, list[Theme]] = defaultdict(list)
+    for t in themes:
+        d = all_defs.get(t.id)
+        if t.label != MIXED or d is None or not d.info.get("split_from"):
+            continue
+        if d.auto_label and SPLIT_PART in d.auto_label:
+            t.label = d.auto_label
+        elif split_labels.get(d.info["split_from"], MIXED) != MIXED:
+            parts[d.info["split_from"]].append(t)
+    for origin, ts in parts.items():
+        for k, t in enumerate(ts, start=1):
+            t.label = f"{split_labels[origin]}{SPLIT_PART}" + (f" {k}" if len(ts) > 1 else "")
 
 
 def _answers(units: Units) -> list[str]:

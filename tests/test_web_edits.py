@@ -397,3 +397,23 @@ def test_file_and_study_names_as_people_write_them(tmp_path):
     for bad in ("a/b", "..", ".dold", "x" * 61, "fel#namn"):
         r = web.post("/studier", data={"name": bad, "csrf": csrf})
         assert r.status_code == 400 and "studienamn" in r.text, bad
+
+
+def test_a_split_part_says_where_it_came_from(demo_copy):
+    """A part split off a named theme is named by what its answers share, or else as a part of
+    the theme it came from — never as one more "Blandade svar" group."""
+    study = demo_copy
+    named = [t for t in _themes(study).values() if t["kind"] == "concept" and t["respondents"] >= 10]
+    origin = max(named, key=lambda t: t["respondents"])
+    edits.edit_theme(study, "split", origin["id"])
+    _recompute(study)
+    parts = [t for tid, t in _book(study).items() if t.get("split_from") == origin["id"]]
+    assert parts
+    now = _themes(study)
+    for part in parts:
+        theme = now[part["id"]]
+        assert not theme["label"].startswith("Blandade svar"), theme["label"]
+        assert theme["kind"] == "concept" or theme["label"].startswith("Om ") \
+            or theme["label"].startswith(origin["label"] + " – utbruten del"), theme["label"]
+    _recompute(study)                                 # and keeps it on the next run
+    assert {p["id"]: _themes(study)[p["id"]]["label"] for p in parts} == {p["id"]: now[p["id"]]["label"] for p in parts}
