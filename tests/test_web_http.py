@@ -570,3 +570,19 @@ def test_word_comments_name_files_and_teams_with_segment_ids_in_a_small_note(dem
         assert re.search(r"\.(md|txt|docx|xlsx|csv|pdf) \(\d+", visible), visible
         assert note.text.startswith("För spårning") and all(sid in note.text for sid in para["segment_ids"])
         assert all(r.font.size is not None and r.font.size.pt <= 7 for r in note.runs)
+
+
+def test_a_page_read_while_a_job_ran_shows_the_job_and_reloads(web, monkeypatch):
+    """The page's data and its job banner agree: when the job was still running as the data were
+    read, the page shows the job (and reloads when it ends), even if the job has ended by the time
+    the page is drawn — never "klar" above a files list from before the job."""
+    from pipeline.web import app as web_app
+    _create(web)
+    read = []                                     # the job ends while the page's data are read
+    real_load = web_app.load_step
+    monkeypatch.setattr(web_app, "load_step", lambda *a, **k: (read.append(1), real_load(*a, **k))[1])
+    job = type("Job", (), {"public": lambda self: {"label": "Inläsning av filer", "what": "Läser", "done": 0,
+                                                   "total": 1, "status": "running"}})()
+    monkeypatch.setattr(web.runner, "running", lambda path: None if read else job)
+    page = web.get("/studie/Studie 1/filer").text
+    assert 'id="job"' in page

@@ -80,14 +80,20 @@ def study_path(request: Request) -> Path:
     return path
 
 
-def render(request: Request, template: str, status: int = 200, **ctx) -> HTMLResponse:
+_NOW = object()
+
+
+def render(request: Request, template: str, status: int = 200, running=_NOW, **ctx) -> HTMLResponse:
+    """`running`: the study's job as it was when the page's data were read (default: now). A
+    page whose data were read while a job ran shows that job, and reloads when it ends — not
+    "klar" above data from before the job."""
     state = request.app.state
     name = ctx.get("study")
     ctx.setdefault("messages", [])
     if name:
         ctx["messages"] = state.flash.pop(name, []) + ctx["messages"]
         path = state.studies / name
-        running = state.runner.running(path)
+        running = state.runner.running(path) if running is _NOW else running
         ctx["job"] = running.public() if running else None
         ctx["last_job"] = None if running else jobs.last_job(path)
         ctx["steps"] = STEPS
@@ -213,12 +219,13 @@ def load_step(step: str, path: Path, **query) -> dict:
 async def show_step(request: Request, step: str) -> Response:
     try:
         path = study_path(request)
+        running = request.app.state.runner.running(path)        # before the data are read
         ctx = await run_in_threadpool(load_step, step, path, **page_query(request, step))
     except (Page, NarrativError) as exc:
         return message_page(request, exc)
     note = request.app.state.interrupted.pop(path.name, None)
     messages = [("error", interrupted_text(note))] if note else []
-    return render(request, STEP_PAGES[step][0], study=path.name, step=step, messages=messages, **ctx)
+    return render(request, STEP_PAGES[step][0], running=running, study=path.name, step=step, messages=messages, **ctx)
 
 
 def posted(step: str):
@@ -363,13 +370,14 @@ async def theme_page(request: Request) -> Response:
     theme_id = request.path_params["theme"]
     try:
         path = study_path(request)
+        running = request.app.state.runner.running(path)        # before the data are read
         ctx = await run_in_threadpool(load_step, "teman", path)
     except (Page, NarrativError) as exc:
         return message_page(request, exc)
     t = next((x for x in ctx["themes"] if x.id == theme_id), None)
     if t is None:          # merged, split or removed meanwhile: the overview says what there is
         return RedirectResponse(f"/studie/{path.name}/teman", status_code=303)
-    return render(request, "tema.html", study=path.name, step="teman", t=t, **ctx)
+    return render(request, "tema.html", running=running, study=path.name, step="teman", t=t, **ctx)
 
 
 async def undo(request: Request) -> Response:
