@@ -89,14 +89,14 @@ def _topic(t: Theme) -> str:
     """A theme as a topic in running text: a new theme's key term, else its label (without a
     leading "Om", which the frames say themselves: "skriver om veckan", not "om om veckan")."""
     if t.kind == "new" and t.term:
-        return t.term
+        return t.label[3:] if t.label.startswith("Om att ") else t.term       # "att gå in i väggen"
     return re.sub(r"^om\s+", "", _lower(t.label), flags=re.I) or _lower(t.label)
 
 
 def _listed(t: Theme) -> str:
     """A theme in a list of what is taken up: a key term stands as what is said about it ("följt
     av det som sägs om handläggaren", not "följt av handläggaren")."""
-    return f"det som sägs om {t.term}" if (t.kind == "new" and t.term) else _topic(t)
+    return f"det som sägs om {_topic(t)}" if (t.kind == "new" and t.term) else _topic(t)
 
 
 def _topics(themes: list[Theme]) -> list[str]:
@@ -106,7 +106,7 @@ def _topics(themes: list[Theme]) -> list[str]:
     for k, t in enumerate(themes):
         term = t.kind == "new" and t.term
         if term and k and themes[k - 1].kind == "new" and themes[k - 1].term:
-            out[-1] += f" och om {t.term}"
+            out[-1] += f" och om {_topic(t)}"
         else:
             out.append(_listed(t))
     return out

@@ -68,7 +68,7 @@ def term_label(keywords: list[str], texts: dict[str, str], respondents: dict[str
     for key, form, carriers in nouns:
         if reach(carriers) >= need:
             taken.update((key, _base(form)))
-            return f"Om {form}", form, carriers
+            return f"Om {_phrase(form, [texts[c] for c in carriers]) or form}", form, carriers
     # two nouns together, each written by at least a fifth of the respondents
     common = [n for n in nouns if reach(n[2]) >= max(2, 0.2 * everyone)]
     for a, b in [(a, b) for i, a in enumerate(common) for b in common[i + 1:]]:
@@ -77,6 +77,45 @@ def term_label(keywords: list[str], texts: dict[str, str], respondents: dict[str
             taken.update((a[0], b[0], _base(a[1]), _base(b[1])))
             return f"Om {a[1]} och {b[1]}", f"{a[1]} eller {b[1]}", both
     return MIXED, "", list(texts)
+
+
+_OWN = {"min": "sin", "mitt": "sitt", "mina": "sina", "mig": "sig", "jag": "man"}
+
+
+def _phrase(form: str, texts: list[str]) -> str | None:
+    """The words most of these texts put before the noun when they say one thing with it — "gå
+    in i väggen", "berätta min historia" — as an "att" phrase in the third person ("att gå in i
+    väggen", "att berätta sin historia"); None when they share no such run, or it is no verb
+    phrase (a noun on its own says more than "på väg")."""
+    runs: Counter = Counter()
+    for text in texts:
+        words = [w.lower() for w in (m.group() for m in TOKEN.finditer(text))]
+        seen = set()
+        for j, w in enumerate(words):
+            if w == form:
+                for n in range(1, 5):
+                    if j - n >= 0:
+                        seen.add(tuple(words[j - n:j]))
+        runs.update(seen)
+    need = max(3, 0.6 * len(texts))
+    found = [r for r, k in runs.items() if k >= need]
+    for run in sorted(found, key=len, reverse=True):
+        verb = run[0]
+        if _infinitive(verb, texts):
+            return "att " + " ".join(_OWN.get(w, w) for w in run) + " " + form
+    return None
+
+
+def _infinitive(word: str, texts: list[str]) -> bool:
+    """A verb in the infinitive: written after "att" or an auxiliary in these texts, ending as
+    an infinitive does, and neither a function word nor a noun by the lemma table."""
+    from .represent import lemma_table
+    if not _INFINITIVE_END.search(word) or word in DANGLING or word in _BEFORE_NOUN or word in _ADVERBS:
+        return False
+    if lemma_table().get(word, word) != word:
+        return False
+    before = re.compile(r"(?i)\b(att|kan|ska|skulle|vill|måste|kunde|slippa|slipper|börja|fick|får)\s+" + re.escape(word) + r"\b")
+    return sum(bool(before.search(t)) for t in texts) * 2 > len(texts)
 
 
 def shared_noun(texts: dict[str, str], respondents: dict[str, str], extra_stop: list[str],

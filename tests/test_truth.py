@@ -367,3 +367,16 @@ def test_answers_that_share_a_noun_in_a_mixed_group_are_found():
     form, share, carriers = shared_noun(texts, resp, [], need=3)
     assert form == "föreläsningarna" and share == 3 / 8 and sorted(carriers) == ["s0", "s3", "s4"]
     assert shared_noun(texts, resp, [], need=4) is None
+
+
+def test_a_noun_said_in_one_phrase_is_labelled_by_the_phrase():
+    """"gå in i väggen" is not about walls: when most respondents say the noun in one verb
+    phrase, the label is that phrase in the third person."""
+    texts = {f"s{i}": t for i, t in enumerate([
+        "Jag har lärt mig när jag håller på att gå in i väggen.", "Förut brukade jag gå in i väggen.",
+        "Nu vet jag hur jag ska slippa gå in i väggen igen.", "Jag var nära att gå in i väggen."])}
+    label, term, carriers = term_label(["väggen"], texts, {k: k for k in texts}, [])
+    assert label == "Om att gå in i väggen" and term == "väggen" and len(carriers) == 4
+    assert not label_problems(label)
+    plain = {"a": "Jag gillade kursen.", "b": "Om kursen: bra.", "c": "Vi pratade om kursen efteråt."}
+    assert term_label(["kursen"], plain, {k: k for k in plain}, [])[0] == "Om kursen"
