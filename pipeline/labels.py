@@ -118,10 +118,10 @@ def _infinitive(word: str, texts: list[str]) -> bool:
     return sum(bool(before.search(t)) for t in texts) * 2 > len(texts)
 
 
-def shared_noun(texts: dict[str, str], respondents: dict[str, str], extra_stop: list[str],
-                need: int) -> tuple[str, float, list[str]] | None:
-    """The noun (used as one, see `_noun_form`) that most respondents of these segments write,
-    if at least `need` do: (form, share of the respondents, the segments that use it)."""
+def shared_nouns(texts: dict[str, str], respondents: dict[str, str], extra_stop: list[str],
+                 need: int, most: int = 8) -> list[tuple[str, float, list[str]]]:
+    """The nouns (used as ones, see `_noun_form`) that at least `need` respondents of these
+    segments write, most written first: (form, share of the respondents, the segments using it)."""
     tok = LemmaTokenizer(all_stop_words(extra_stop))
     keys = {sid: set(tok(t)) for sid, t in texts.items()}
     writers: dict[str, set] = {}
@@ -129,14 +129,23 @@ def shared_noun(texts: dict[str, str], respondents: dict[str, str], extra_stop: 
         for k in ks:
             writers.setdefault(k, set()).add(respondents[sid])
     everyone = len(set(respondents.values())) or 1
+    out = []
     for key in sorted(writers, key=lambda k: (-len(writers[k]), k)):
-        if len(writers[key]) < need:
-            return None
+        if len(writers[key]) < need or len(out) >= most:
+            break
         carriers = [sid for sid in texts if key in keys[sid]]
         form = _noun_form(key, [texts[s] for s in carriers], tok)
         if form:
-            return form, len(writers[key]) / everyone, carriers
-    return None
+            out.append((form, len(writers[key]) / everyone, carriers))
+    return out
+
+
+def shared_noun(texts: dict[str, str], respondents: dict[str, str], extra_stop: list[str],
+                need: int) -> tuple[str, float, list[str]] | None:
+    """The noun most respondents of these segments write, if at least `need` do (see
+    `shared_nouns`)."""
+    found = shared_nouns(texts, respondents, extra_stop, need, most=1)
+    return found[0] if found else None
 
 
 def _noun_form(key: str, texts: list[str], tok: LemmaTokenizer) -> str | None:

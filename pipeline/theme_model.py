@@ -446,17 +446,21 @@ class ThemeModel:
         share a noun — written by at least `min_theme_size` respondents — a theme of their own
         ("gå in i väggen" among short answers of every kind): "Om väggen" instead of one more
         "Blandade svar"."""
-        from .labels import shared_noun
+        from .labels import shared_nouns
         need = max(3, self.settings.min_theme_size)
         stop = list(self.settings.stop_words)
         for tid in [t for t in st.new_defs if t not in named and t not in shaped]:
             for _ in range(self.settings.carve_max):
                 idx = st.members_of(tid)
                 texts = {units.ids[i]: units.texts[i] for i in idx}
-                found = shared_noun(texts, {units.ids[i]: units.respondents[i] for i in idx}, stop, need)
-                if found is None or found[1] >= self.settings.new_theme_min_share:
-                    break                      # nothing shared by enough, or the theme's own topic
-                carriers = set(found[2])
+                resp = {units.ids[i]: units.respondents[i] for i in idx}
+                found = shared_nouns(texts, resp, stop, need)
+                # nothing shared by enough, or the theme has its own topic (one noun, or two
+                # together, as its label would say: "Om vaccin och vaccination")
+                if not found or term_label([f for f, _, _ in found], texts, resp, stop,
+                                           self.settings.new_theme_min_share)[0] != MIXED:
+                    break
+                carriers = set(found[0][2])
                 st.new_theme([i for i in idx if units.ids[i] in carriers], "carved")
 
     def _fold_small(self, st: _State, units, C, defs, skipped: list[int]) -> None:
